@@ -1,0 +1,1 @@
+"""One module per primitive, each with idempotent ``apply()`` and ``revert()``."""
