@@ -1,0 +1,216 @@
+"""Processes: the parent run follows work into child processes, and every child flushes.
+
+- ``BaseProcess.start`` records a picklable snapshot of the tracing context on the process
+  object; ``BaseProcess._bootstrap`` (run in the child under fork, spawn and forkserver) enters it.
+- ``Pool`` task methods and ``ProcessPoolExecutor.submit`` send ``RemoteCall(snapshot, fn)``: each
+  task takes the context of its own submit, not that of the worker's start.
+- ``multiprocessing.spawn.get_preparation_data`` carries a stowaway whose unpickling installs
+  lsautofix in spawn and forkserver children before anything else runs there (coverage.py's trick).
+- Pool workers flush on ``SIGTERM`` (``Pool.terminate()`` and the ``with Pool()`` block), and
+  ``os._exit`` flushes first, bounded by the flush timeout.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+import threading
+from typing import Any, Callable, Optional
+
+from lsautofix import context, flushing as flush
+from lsautofix.patches._wrapping import Patches
+
+_patches = Patches()
+
+_STOWAWAY_KEY = "lsautofix"
+_STOWAWAY_SOURCE = (
+    "try:\n"
+    "    import lsautofix._install as _lsautofix_install\n"
+    "    _lsautofix_install.install_in_child()\n"
+    "except Exception:\n"
+    "    pass\n"
+)
+_SNAPSHOT_ATTR = "_lsautofix_parent"
+
+
+class RemoteCall:
+    """A picklable callable that runs ``fn`` under the submitter's tracing snapshot."""
+
+    __slots__ = ("snapshot", "fn")
+
+    def __init__(self, snapshot: Optional[dict[str, Any]], fn: Callable[..., Any]) -> None:
+        self.snapshot = snapshot
+        self.fn = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return context.run_remote(self.snapshot, self.fn, *args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (RemoteCall, (self.snapshot, self.fn))
+
+    def __repr__(self) -> str:
+        return f"RemoteCall({self.fn!r})"
+
+
+class _Stowaway:
+    """Pickled into spawn/forkserver preparation data; unpickling it installs lsautofix."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (exec, (_STOWAWAY_SOURCE,))
+
+
+def _worker_targets() -> tuple[Any, ...]:
+    """Pool and executor worker loops: their tasks carry their own context."""
+    targets = []
+    pool = sys.modules.get("multiprocessing.pool")
+    if pool is not None:
+        targets.append(getattr(pool, "worker", None))
+    executor = sys.modules.get("concurrent.futures.process")
+    if executor is not None:
+        targets.append(getattr(executor, "_process_worker", None))
+    return tuple(t for t in targets if t is not None)
+
+
+# --- wrappers -------------------------------------------------------------------------------
+
+
+def _process_start(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    if _patches.active and getattr(instance, "_target", None) not in _worker_targets():
+        snapshot = context.capture_remote()
+        if snapshot is not None:
+            setattr(instance, _SNAPSHOT_ATTR, snapshot)
+    return wrapped(*args, **kwargs)
+
+
+def _process_bootstrap(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    snapshot = instance.__dict__.pop(_SNAPSHOT_ATTR, None)
+    if not _patches.active:
+        return wrapped(*args, **kwargs)
+    pool = sys.modules.get("multiprocessing.pool")
+    if pool is not None and getattr(instance, "_target", None) is getattr(pool, "worker", None):
+        _prepare_pool_worker(instance)
+    return context.run_remote(snapshot, wrapped, *args, **kwargs)
+
+
+def _prepare_pool_worker(process: Any) -> None:
+    """A Pool worker must not hold unsent runs while it waits, since terminate() may come next.
+
+    It flushes whenever it is about to wait for a task (the task queue is empty). Once it has a
+    client (it traces), it also catches SIGTERM to flush (bounded) and then die of SIGTERM as
+    before; a worker that never traces keeps the default SIGTERM, exactly as without lsautofix.
+    """
+    args = getattr(process, "_args", ())
+    inqueue = args[0] if args else None
+    get = getattr(inqueue, "get", None)
+    poll = getattr(inqueue, "_poll", None)
+    if get is None or poll is None:
+        return
+
+    def get_after_flushing_when_idle() -> Any:
+        if flush.has_clients() and not poll() and flush.total_pending():
+            flush.flush(reason="an idle pool worker")
+        return get()
+
+    inqueue.get = get_after_flushing_when_idle
+    if flush.has_clients():  # inherited through fork from a parent that traces
+        _catch_sigterm()
+    else:  # as soon as this worker creates a client (in its main thread, during a task)
+        flush.on_first_client.append(_catch_sigterm)
+
+
+_sigterm_caught = False
+
+
+def _catch_sigterm() -> None:
+    global _sigterm_caught
+    if _sigterm_caught:
+        return
+    _sigterm_caught = True
+    try:
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _sigterm_handler)
+    except (ValueError, OSError):  # not the main thread, or no signals here
+        pass
+
+
+def _sigterm_handler(signum: int, frame: Any) -> None:
+    if flush.in_flush():  # interrupted a flush (the worker was exiting or idle): let it finish first
+        flush.defer_signal(signum)
+        return
+    flush.at_exit("SIGTERM", abrupt=True)
+    flush.die_of(signum)
+
+
+def _with_snapshot(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    """Replace the task callable (first argument, or ``func=``) with a context-carrying one."""
+    if not _patches.active:
+        return wrapped(*args, **kwargs)
+    pool = sys.modules.get("multiprocessing.pool")
+    local = pool is not None and isinstance(instance, pool.ThreadPool)
+    if local:
+        captured: Any = context.capture()
+    else:
+        captured = context.capture_remote()
+    if captured is None:
+        return wrapped(*args, **kwargs)
+    if args:
+        fn, args = args[0], args[1:]
+    elif "func" in kwargs:
+        kwargs = dict(kwargs)
+        fn = kwargs.pop("func")
+    else:
+        return wrapped(*args, **kwargs)
+    task = functools.partial(captured.run, fn) if local else RemoteCall(captured, fn)
+    return wrapped(task, *args, **kwargs)
+
+
+def _preparation_data(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    data = wrapped(*args, **kwargs)
+    if _patches.active and isinstance(data, dict):
+        data[_STOWAWAY_KEY] = _Stowaway()
+    return data
+
+
+def _os_exit(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    if _patches.active:
+        flush.at_exit("os._exit", abrupt=True)
+    return wrapped(*args, **kwargs)
+
+
+# --- apply / revert -------------------------------------------------------------------------
+
+
+def _patch_process(module: Any) -> None:
+    _patches.wrap(module.BaseProcess, "start", _process_start)
+    _patches.wrap(module.BaseProcess, "_bootstrap", _process_bootstrap)
+
+
+def _patch_pool(module: Any) -> None:
+    for name in ("apply_async", "_map_async", "imap", "imap_unordered"):
+        if name in module.Pool.__dict__:
+            _patches.wrap(module.Pool, name, _with_snapshot)
+
+
+def _patch_spawn(module: Any) -> None:
+    _patches.wrap(module, "get_preparation_data", _preparation_data)
+
+
+def _patch_executor(module: Any) -> None:
+    _patches.wrap(module.ProcessPoolExecutor, "submit", _with_snapshot)
+
+
+def apply() -> None:
+    """Wrap ``os._exit`` now and each multiprocessing module once it is imported."""
+    if not _patches.start():
+        return
+    _patches.wrap(os, "_exit", _os_exit)
+    _patches.when_imported("multiprocessing.process", _patch_process)
+    _patches.when_imported("multiprocessing.pool", _patch_pool)
+    _patches.when_imported("multiprocessing.spawn", _patch_spawn)
+    _patches.when_imported("concurrent.futures.process", _patch_executor)
+
+
+def revert() -> None:
+    _patches.unwrap_all()
