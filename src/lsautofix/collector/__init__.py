@@ -1,0 +1,20 @@
+"""An embedded LangSmith-compatible collector on 127.0.0.1, for tests and ``lsautofix doctor``.
+
+``with Collector() as c:`` then run a program with ``c.env()``; ``c.store`` answers what arrived.
+"""
+
+from lsautofix.collector.server import API_KEY, Collector
+from lsautofix.collector.store import RunStore, TreeNode, duration_ms, parse_time
+from lsautofix.collector.wire import MAX_BODY, RequestError, parse_multipart
+
+__all__ = [
+    "API_KEY",
+    "MAX_BODY",
+    "Collector",
+    "RequestError",
+    "RunStore",
+    "TreeNode",
+    "duration_ms",
+    "parse_multipart",
+    "parse_time",
+]

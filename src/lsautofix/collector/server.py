@@ -1,0 +1,244 @@
+"""The HTTP side: a stdlib ``ThreadingHTTPServer`` on 127.0.0.1 in front of :class:`Api`.
+
+Bodies are read whole (``Content-Length`` or chunked), capped, and every failure is answered with
+a 4xx JSON ``{"detail": ...}``; a request never takes the server down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from lsautofix.collector.api import VERSION, Api
+from lsautofix.collector.store import RunStore
+from lsautofix.collector.wire import MAX_BODY, RequestError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+logger = logging.getLogger("lsautofix.collector")
+
+API_KEY = "lsautofix-local"
+
+
+class Collector:
+    """A LangSmith-compatible endpoint for the real SDK: ``with Collector() as c:``, run with ``c.env()``.
+
+    ``zstd`` and ``multipart`` set what ``/info`` advertises, and so which ingest path the SDK
+    takes: compressed multipart (default), plain multipart, or ``/runs/batch`` JSON.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        zstd: bool = True,
+        multipart: bool = True,
+        max_body: int = MAX_BODY,
+    ) -> None:
+        self.host, self.port = host, port
+        self.zstd, self.multipart, self.max_body = zstd, multipart, max_body
+        self.store = RunStore()
+        self.api = Api(self.store, self.info)
+        self._server: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT``, where the SDK must send; the server must be started."""
+        if self._server is None:
+            raise RuntimeError("the collector is not started: call start() or use it as a context manager")
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    def start(self) -> Self:
+        """Listen and serve on daemon threads; idempotent."""
+        with self._lock:
+            if self._server is None:
+                server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
+                server.daemon_threads = True
+                thread = threading.Thread(
+                    target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="lsautofix-collector", daemon=True
+                )
+                thread.start()
+                self._server = server
+        return self
+
+    def stop(self) -> None:
+        """Stop listening; the store keeps what was received."""
+        with self._lock:
+            server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget everything received so far."""
+        self.store.reset()
+
+    def env(self, project: str = "default") -> dict[str, str]:
+        """Environment variables that send a program's runs here, and nowhere else.
+
+        Empty values count as unset for the SDK, which is how the overrides that could send runs
+        elsewhere (extra run endpoints, OpenTelemetry modes), in both namespaces, are switched off.
+        """
+        url = self.url
+        return {
+            "LANGSMITH_ENDPOINT": url,
+            "LANGCHAIN_ENDPOINT": url,
+            "LANGSMITH_API_KEY": API_KEY,
+            "LANGCHAIN_API_KEY": API_KEY,
+            "LANGSMITH_TRACING": "true",
+            "LANGSMITH_TRACING_V2": "true",
+            "LANGCHAIN_TRACING_V2": "true",
+            "LANGSMITH_PROJECT": project,
+            "LANGCHAIN_PROJECT": project,
+            "LANGSMITH_RUNS_ENDPOINTS": "",
+            "LANGCHAIN_RUNS_ENDPOINTS": "",
+            "LANGSMITH_OTEL_ENABLED": "",
+            "LANGCHAIN_OTEL_ENABLED": "",
+            "LANGSMITH_OTEL_ONLY": "",
+            "LANGCHAIN_OTEL_ONLY": "",
+            "LANGSMITH_TRACING_MODE": "",
+            "LANGCHAIN_TRACING_MODE": "",
+        }
+
+    def info(self) -> dict[str, Any]:
+        """What ``GET /info`` answers; the SDK reads the batch config and the instance flags."""
+        return {
+            "version": VERSION,
+            "license_expiration_time": None,
+            "batch_ingest_config": {
+                "use_multipart_endpoint": self.multipart,
+                "scale_up_qsize_trigger": 1000,
+                "scale_up_nthreads_limit": 16,
+                "scale_down_nempty_trigger": 4,
+                "size_limit": 100,
+                "size_limit_bytes": 20971520,
+            },
+            "instance_flags": {"zstd_compression_enabled": self.zstd},
+        }
+
+
+class _BodyError(RequestError):
+    """The body could not be read to its end: answer, then close the connection."""
+
+
+def _handler_for(collector: Collector) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "lsautofix-collector"
+        timeout = 60  # a client that stalls mid-request frees its thread after this
+
+        def log_message(self, format: str, *args: Any) -> None:
+            logger.debug("%s " + format, self.address_string(), *args)
+
+        def _target(self) -> tuple[str, str]:
+            """(path, query) of the request target; absolute-form targets keep only their path."""
+            target = str(getattr(self, "path", "") or "")
+            if target.lower().startswith(("http://", "https://")):
+                target = "/" + target.split("/", 3)[-1] if target.count("/") >= 3 else "/"
+            path, _, query = target.partition("#")[0].partition("?")
+            return path, query
+
+        def _reply(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload, default=str).encode()
+            collector.store.log_request(str(self.command or ""), self._target()[0], status)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """Protocol errors from ``http.server`` as JSON 4xx (501 unknown method -> 405)."""
+            if code >= 500:
+                code = HTTPStatus.METHOD_NOT_ALLOWED if code == HTTPStatus.NOT_IMPLEMENTED else HTTPStatus.BAD_REQUEST
+            self.close_connection = True
+            self.request_version = "HTTP/1.1"  # a garbage request line leaves it at 0.9: no status line
+            self._send(int(code), {"detail": message or explain or HTTPStatus(code).phrase})
+
+        def _read_body(self) -> bytes:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                return self._read_chunked()
+            raw = self.headers.get("Content-Length")
+            if raw is None:
+                return b""
+            try:
+                length = int(raw.strip())
+            except ValueError:
+                raise _BodyError(400, f"invalid Content-Length {raw[:40]!r}") from None
+            if length < 0:
+                raise _BodyError(400, "negative Content-Length")
+            if length > collector.max_body:
+                raise _BodyError(413, f"body of {length} bytes is larger than {collector.max_body}")
+            body = self.rfile.read(length)
+            if len(body) != length:
+                raise _BodyError(400, "body shorter than its Content-Length")
+            return body
+
+        def _read_chunked(self) -> bytes:
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(1026)
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise _BodyError(400, "malformed chunked body") from None
+                if size < 0 or len(out) + size > collector.max_body:
+                    raise _BodyError(413 if size > 0 else 400, "chunked body too large or malformed")
+                if size == 0:
+                    while self.rfile.readline(1026) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return bytes(out)
+                chunk = self.rfile.read(size)
+                if len(chunk) != size or self.rfile.readline(1026) not in (b"\r\n", b"\n"):
+                    raise _BodyError(400, "malformed chunked body")
+                out += chunk
+
+        def _handle(self) -> None:
+            path, query_string = self._target()
+            try:
+                body = self._read_body()
+            except _BodyError as exc:
+                self.close_connection = True
+                self._send(exc.status, {"detail": exc.detail})
+                return
+            except (OSError, ValueError) as exc:  # the client went away or stalled mid-body
+                logger.debug("collector: %s %s: %r", self.command, path, exc)
+                self.close_connection = True
+                return
+            try:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                query = parse_qs(query_string, keep_blank_values=True)
+                status, payload = collector.api.handle(self.command, path, query, headers, body)
+            except RequestError as exc:
+                status, payload = exc.status, {"detail": exc.detail}
+            except Exception as exc:  # a collector bug: say so, loudly, and keep serving
+                logger.exception("collector: error handling %s %s", self.command, path)
+                status, payload = 500, {"detail": f"lsautofix collector bug: {exc!r}"}
+            self._send(status, payload)
+
+        def _send(self, status: int, payload: Any) -> None:
+            try:
+                self._reply(status, payload)
+            except OSError:
+                self.close_connection = True
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+    return Handler
