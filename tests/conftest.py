@@ -1,0 +1,90 @@
+"""Shared fixtures: the embedded collector, and running scenario scripts in real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
+
+import pytest
+
+if TYPE_CHECKING:
+    from lsautofix.collector import Collector
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+#: How a user turns lsautofix on; "off" is plain Python, which shows what breaks.
+MODES = ("env", "runner", "import")
+
+_IMPORT_BOOT = (
+    "import os, runpy, sys; import lsautofix; "
+    "sys.argv = sys.argv[1:]; sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[0])); "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+def pth_installed() -> bool:
+    return (Path(sysconfig.get_paths()["purelib"]) / "lsautofix.pth").exists()
+
+
+def clean_environ(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+    """The test process's environment without any LangSmith, LangChain or lsautofix setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))}
+    env.update(extra or {})
+    return env
+
+
+def command(script: str | Path, args: Sequence[str] = (), mode: str = "env") -> list[str]:
+    path = str(SCENARIOS / script) if not os.path.isabs(script) else str(script)
+    if mode == "runner":
+        return [sys.executable, "-m", "lsautofix", path, *args]
+    if mode == "import":
+        return [sys.executable, "-c", _IMPORT_BOOT, path, *args]
+    return [sys.executable, path, *args]
+
+
+def run_script(
+    collector: Collector,
+    script: str | Path,
+    *args: str,
+    mode: str = "env",
+    env: Optional[dict[str, Optional[str]]] = None,
+    timeout: float = 120,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a scenario in a fresh interpreter pointed at ``collector``, activated by ``mode``.
+
+    ``env`` overrides the environment; a value of None removes that variable.
+    """
+    environ = clean_environ(collector.env())
+    if mode == "env":
+        if not pth_installed():
+            pytest.fail("lsautofix.pth is not installed in this environment: run `pip install -e .` first")
+        environ["LANGSMITH_AUTOFIX"] = "1"
+    for key, value in (env or {}).items():  # None removes the variable
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
+    proc = subprocess.run(
+        command(script, args, mode), env=environ, capture_output=True, text=True, timeout=timeout, cwd=SCENARIOS
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{script} {args} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    from lsautofix.collector import Collector
+
+    with Collector() as c:
+        yield c
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

@@ -1,0 +1,236 @@
+"""``lsautofix doctor``: run on the shipped examples and on small scripts, judged from its JSON report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lsautofix import doctor
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def run_doctor(
+    tmp_path: Path, *target: str, options: tuple[str, ...] = (), env: dict[str, str] | None = None, timeout: float = 120
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """``python -m lsautofix doctor --json REPORT [options] target...``; returns the process and the report."""
+    report = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lsautofix", "doctor", "--json", str(report), *options, *target],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    assert report.exists(), f"no report\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    return proc, json.loads(report.read_text())
+
+
+def counts(report: dict[str, Any], problem: str) -> tuple[Any, Any]:
+    return report["problems"][problem]["plain"], report["problems"][problem]["lsautofix"]
+
+
+def shape(tree: dict[str, Any]) -> tuple[str, list[Any]]:
+    return tree["name"], sorted(shape(child) for child in tree["children"])
+
+
+def test_threads_and_pool_example_splits_and_loses_runs_only_without_lsautofix(tmp_path: Path) -> None:
+    proc, report = run_doctor(tmp_path, str(EXAMPLES / "threads_and_pool.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plain, fixed = report["runs"]["plain"], report["runs"]["lsautofix"]
+    assert plain["exit_status"] == fixed["exit_status"] == 0
+    split, lost = counts(report, "split_traces"), counts(report, "lost_runs")
+    assert split[0] > 0 and split[1] == 0, report["problems"]["split_traces"]
+    assert lost[0] > 0 and lost[1] == 0, plain["processes"]
+    assert counts(report, "duplicate_runs") == (0, 0)
+    assert report["problems"]["split_traces"]["names"]["plain"].get("fetch") == 3
+    # lost runs are counted per process: the spawned pool workers lost theirs, the main process none
+    main = [p for p in plain["processes"] if p["main"]]
+    assert main and main[0]["lost"] == [] and sum(len(p["lost"]) for p in plain["processes"]) == lost[0]
+    assert [shape(t) for t in fixed["traces"]] == [("research", sorted([("fetch", [])] * 3 + [("score", [])] * 3))]
+    assert fixed["created"] == fixed["received"] == 7
+    assert "fixed by lsautofix" in proc.stdout and "research [chain]" in proc.stdout
+
+
+def test_pool_fork_example_loses_the_workers_runs_without_lsautofix(tmp_path: Path) -> None:
+    proc, report = run_doctor(tmp_path, str(EXAMPLES / "pool_fork.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lost = counts(report, "lost_runs")
+    assert lost[0] >= 8 and lost[1] == 0
+    workers = [p for p in report["runs"]["plain"]["processes"] if not p["main"]]
+    assert workers and all(p["delivered"] == 0 for p in workers)
+
+
+def test_unconsumed_evaluation_is_counted_in_both_runs_and_warned_with_lsautofix(tmp_path: Path) -> None:
+    proc, report = run_doctor(tmp_path, str(EXAMPLES / "unconsumed_evaluation.py"))
+    verdict = report["problems"]["unconsumed_evaluations"]
+    assert (verdict["plain"], verdict["lsautofix"], verdict["warned_by_lsautofix"]) == (1, 1, 1)
+    assert report["runs"]["plain"]["experiments"][0]["examples"] == 6
+    assert report["runs"]["plain"]["evaluation_warnings"] == 0
+    assert proc.returncode == 1  # lsautofix tells, it does not finish the evaluation: a problem remains
+    assert "lsautofix warns" in proc.stdout
+
+
+def test_langchain_pipeline_example_is_one_trace_with_lsautofix(tmp_path: Path) -> None:
+    pytest.importorskip("langchain_core")
+    proc, report = run_doctor(tmp_path, str(EXAMPLES / "langchain_pipeline.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    split = counts(report, "split_traces")
+    assert split[0] >= 5 and split[1] == 0
+    traces = report["runs"]["lsautofix"]["traces"]
+    assert len(traces) == 1 and traces[0]["name"] == "qa_pipeline"
+
+
+def test_failing_script_is_reported_with_status_and_stderr_in_both_runs(tmp_path: Path) -> None:
+    script = tmp_path / "fails.py"
+    script.write_text(
+        "import sys\nfrom langsmith import traceable\n\n@traceable\ndef step():\n    return 1\n\n"
+        "step()\nprint('giving up now', file=sys.stderr)\nsys.exit(3)\n"
+    )
+    proc, report = run_doctor(tmp_path, str(script))
+    for run in report["runs"].values():
+        assert run["exit_status"] == 3 and not run["timed_out"]
+        assert "giving up now" in run["stderr_tail"]
+        assert run["received"] == 1
+    assert proc.returncode == 1
+    assert proc.stdout.count("giving up now") == 2 and "exit 3" in proc.stdout
+
+
+def test_children_send_to_the_collector_not_to_the_users_endpoint(tmp_path: Path) -> None:
+    script = tmp_path / "where.py"
+    script.write_text(
+        "import os\nfrom langsmith import traceable\n"
+        "for key in ('LANGSMITH_ENDPOINT', 'LANGCHAIN_ENDPOINT', 'LANGSMITH_API_KEY', 'LANGSMITH_PROJECT', 'MY_SETTING'):\n"
+        "    print(key, os.environ.get(key))\n"
+        "traceable(lambda: 1, name='ping')()\n"
+    )
+    user = {
+        "LANGSMITH_ENDPOINT": "https://api.smith.langchain.com",
+        "LANGCHAIN_ENDPOINT": "https://api.smith.langchain.com",
+        "LANGSMITH_API_KEY": "lsv2-real-key",
+        "LANGSMITH_PROJECT": "production",
+        "MY_SETTING": "kept",
+    }
+    proc, report = run_doctor(tmp_path, str(script), env=user)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for run in report["runs"].values():
+        seen = dict(line.split(" ", 1) for line in run["stdout_tail"])
+        assert seen["LANGSMITH_ENDPOINT"].startswith("http://127.0.0.1:")
+        assert seen["LANGCHAIN_ENDPOINT"] == seen["LANGSMITH_ENDPOINT"]
+        assert seen["LANGSMITH_API_KEY"] != "lsv2-real-key" and seen["LANGSMITH_PROJECT"] != "production"
+        assert seen["MY_SETTING"] == "kept"
+        assert run["received"] == 1 and run["traces"][0]["name"] == "ping"
+
+
+def test_timeout_kills_the_scripts_process_group(tmp_path: Path) -> None:
+    script = tmp_path / "sleeps.py"
+    pids = tmp_path / "pids"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pids)!r}, 'a').write(f'{{child.pid}}\\n')\n"
+        "time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    proc, report = run_doctor(tmp_path, str(script), options=("--timeout", "1"))
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 1
+    assert all(run["timed_out"] for run in report["runs"].values())
+    assert "timeout" in proc.stdout
+    for pid in pids.read_text().split():  # the grandchild went down with the group (a zombie at most)
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.exists():
+            assert stat.read_text().rpartition(")")[2].split()[0] in ("Z", "X")
+
+
+def test_json_to_stdout_moves_the_human_report_to_stderr(tmp_path: Path) -> None:
+    script = tmp_path / "quiet.py"
+    script.write_text("from langsmith import traceable\ntraceable(lambda: 1, name='one')()\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "lsautofix", "doctor", "--json", "-", str(script)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    report = json.loads(proc.stdout)
+    assert report["exit_status"] == proc.returncode == 0
+    assert "no problem found" in proc.stderr and "one [chain]" in proc.stderr
+
+
+def test_rich_output_draws_the_trees_and_the_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("rich")
+    script = tmp_path / "nested.py"
+    script.write_text(
+        "from langsmith import traceable\n\n@traceable(name='inner')\ndef inner():\n    return 1\n\n"
+        "@traceable(name='outer')\ndef outer():\n    return inner()\n\nouter()\n"
+    )
+    monkeypatch.setattr(doctor, "_use_rich", lambda out, no_color: True)
+    assert doctor.main([str(script), "extra-arg"]) == 0
+    out = capsys.readouterr().out
+    assert "└── inner [chain]" in out and "│ split traces" in out and "no problem found" in out
+
+
+def test_options_before_the_target_are_doctors_and_after_it_the_programs() -> None:
+    options, target = doctor._split_argv(["--timeout", "5", "--no-color", "-m", "pkg.mod", "--json", "x", "-v"])
+    assert options == ["--timeout", "5", "--no-color"] and target == ["-m", "pkg.mod", "--json", "x", "-v"]
+    options, target = doctor._split_argv(["--json=-", "script.py", "--timeout", "3"])
+    assert options == ["--json=-"] and target == ["script.py", "--timeout", "3"]
+
+
+@pytest.mark.parametrize("argv", [[], ["-m"], ["missing_script.py"], ["--bogus", "x.py"], ["--timeout", "0", "x.py"]])
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        status = doctor.main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        status = int(exc.code or 0)
+    assert status == 2
+    assert "usage: lsautofix doctor" in capsys.readouterr().err
+
+
+def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        doctor.main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for word in ("--json", "--timeout", "--max-traces", "--no-color", "exit status", "split traces", "lost runs"):
+        assert word in text
+
+
+def test_ledger_records_survive_os_exit_and_fork(tmp_path: Path) -> None:
+    """Without lsautofix, a forked child's runs are lost; the ledger still has them, in the child's file."""
+    from lsautofix import _ledger
+
+    script = tmp_path / "forks.py"
+    script.write_text(
+        "import os\nfrom langsmith import traceable\n\n@traceable(name='work')\ndef work():\n    return 1\n\n"
+        "work()\npid = os.fork()\nif pid == 0:\n    work()\n    os._exit(0)\nos.waitpid(pid, 0)\nos._exit(0)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))}
+    env.update(
+        {
+            "LANGSMITH_AUTOFIX": "0",
+            "LSAUTOFIX_LEDGER": str(tmp_path),
+            "LANGSMITH_TRACING": "true",
+            "LANGSMITH_ENDPOINT": "http://127.0.0.1:9",
+            "LANGSMITH_API_KEY": "x",
+        }
+    )
+    subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=60)
+    records = _ledger.read(str(tmp_path))
+    assert [r["name"] for r in records] == ["work", "work"]
+    assert len({r["pid"] for r in records}) == 2 and len(list(tmp_path.glob("*.jsonl"))) == 2
+    assert all(r["parent_run_id"] is None and r["trace_id"] == r["id"] for r in records)

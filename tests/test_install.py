@@ -1,0 +1,120 @@
+"""install() / uninstall(): idempotent, exact restore, safe from several threads."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures.process
+import concurrent.futures.thread
+import multiprocessing.pool
+import multiprocessing.process
+import multiprocessing.spawn
+import os
+import threading
+
+import pytest
+
+import lsautofix
+from lsautofix import _install
+
+TARGETS = [
+    (threading.Thread, "start"),
+    (concurrent.futures.thread.ThreadPoolExecutor, "submit"),
+    (concurrent.futures.process.ProcessPoolExecutor, "submit"),
+    (multiprocessing.process.BaseProcess, "start"),
+    (multiprocessing.process.BaseProcess, "_bootstrap"),
+    (multiprocessing.pool.Pool, "apply_async"),
+    (multiprocessing.pool.Pool, "_map_async"),
+    (multiprocessing.pool.Pool, "imap"),
+    (multiprocessing.pool.Pool, "imap_unordered"),
+    (multiprocessing.spawn, "get_preparation_data"),
+    (os, "_exit"),
+    (asyncio, "create_task"),
+    (asyncio.tasks, "create_task"),
+]
+
+
+def _current() -> list[object]:
+    return [vars(owner)[name] if isinstance(owner, type) else getattr(owner, name) for owner, name in TARGETS]
+
+
+@pytest.fixture
+def pristine():
+    """Start from the unpatched state, and leave it so."""
+    lsautofix.uninstall()
+    originals = _current()
+    yield originals
+    lsautofix.uninstall()
+
+
+def test_uninstall_restores_the_exact_originals(pristine):
+    lsautofix.install()
+    assert lsautofix.is_installed()
+    patched = _current()
+    assert any(a is not b for a, b in zip(patched, pristine))
+    lsautofix.uninstall()
+    assert not lsautofix.is_installed()
+    assert all(a is b for a, b in zip(_current(), pristine))
+
+
+def test_install_twice_is_one_install(pristine):
+    lsautofix.install()
+    first = _current()
+    lsautofix.install()
+    assert all(a is b for a, b in zip(_current(), first))
+
+
+def test_install_uninstall_a_thousand_times_leaves_the_originals(pristine):
+    for _ in range(1000):
+        lsautofix.install()
+        lsautofix.uninstall()
+    assert all(a is b for a, b in zip(_current(), pristine))
+
+
+def test_install_and_uninstall_from_many_threads(pristine):
+    barrier = threading.Barrier(8)
+
+    def churn() -> None:
+        barrier.wait()
+        for _ in range(100):
+            lsautofix.install()
+            lsautofix.uninstall()
+
+    threads = [threading.Thread(target=churn) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not _install.is_installed()
+    assert all(a is b for a, b in zip(_current(), pristine))
+
+
+def test_another_wrapper_installed_after_us_keeps_working(pristine):
+    import wrapt
+
+    calls = []
+
+    def theirs(wrapped, instance, args, kwargs):
+        calls.append("theirs")
+        return wrapped(*args, **kwargs)
+
+    lsautofix.install()
+    wrapt.wrap_function_wrapper(concurrent.futures.thread.ThreadPoolExecutor, "submit", theirs)
+    lsautofix.uninstall()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert pool.submit(lambda: 42).result() == 42
+    assert calls == ["theirs"]
+    # Ours stays in their chain, as a pass-through; theirs is left alone.
+    submit = vars(concurrent.futures.thread.ThreadPoolExecutor)["submit"]
+    assert isinstance(submit, wrapt.FunctionWrapper)
+    concurrent.futures.thread.ThreadPoolExecutor.submit = submit.__wrapped__.__wrapped__
+
+
+def test_untraced_work_runs_in_the_threads_own_context(pristine):
+    """Create no context where none existed: untraced submits are not wrapped at all."""
+    import contextvars
+
+    lsautofix.install()
+    var: contextvars.ContextVar[int] = contextvars.ContextVar("var", default=0)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(var.set, 5).result()
+        assert pool.submit(var.get).result() == 5  # same worker thread, same context as before

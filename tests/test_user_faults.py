@@ -1,0 +1,50 @@
+"""Faults in the user's own work surface exactly as without lsautofix, and nothing hangs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import SCENARIOS, clean_environ, command, run_script
+
+METHODS = ("fork", "spawn", "forkserver")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_exceptions_cancellation_and_broken_pools_pass_through_unchanged(collector, method):
+    plain = run_script(collector, "user_faults.py", method, mode="off").stdout
+    collector.reset()
+    ours = run_script(collector, "user_faults.py", method, mode="env").stdout
+    assert ours == plain
+    assert "thread submit: UserError: bad 1 frames=['parent', 'fails']" in ours
+    assert "process killed: BrokenProcessPool" in ours and "process os._exit: BrokenProcessPool" in ours
+    assert "task cancelled: CancelledError" in ours  # the message's args differ by Python version
+
+
+def _interrupt(collector, method: str, mode: str) -> tuple[int, str, float]:
+    env = clean_environ(collector.env())
+    if mode == "env":
+        env["LANGSMITH_AUTOFIX"] = "1"
+    proc = subprocess.Popen(
+        command("interrupt.py", [method], "off"), env=env, cwd=SCENARIOS, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+    time.sleep(0.5)
+    start = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err.strip().splitlines()[-1], time.monotonic() - start
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_keyboard_interrupt_during_pool_map_surfaces_and_nothing_hangs(collector, method):
+    plain = _interrupt(collector, method, "off")
+    ours = _interrupt(collector, method, "env")
+    assert ours[:2] == plain[:2]
+    assert ours[1] == "KeyboardInterrupt"
+    assert ours[2] < 15, ours
