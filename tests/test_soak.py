@@ -9,11 +9,15 @@ from conftest import run_script
 N = 10_000
 
 
+def bad_requests(store) -> list:
+    return [r for r in store.requests() if r[2] >= 300][:20]
+
+
 def test_soak_delivers_every_run_once_and_retains_nothing(collector):
     proc = run_script(collector, "soak.py", str(N), "fork", timeout=600)
     store = collector.store
     runs = store.runs()
-    assert len(runs) == 2 * N + 1
+    assert len(runs) == 2 * N + 1, f"{len(runs)} runs; non-2xx requests: {bad_requests(store)}; stderr:\n{proc.stderr[-4000:]}"
     assert store.duplicates() == [] and store.orphans() == [] and store.consistency_errors() == []
     (parent,) = store.roots()
     assert len(store.traces()) == 1
