@@ -26,6 +26,12 @@ logger = logging.getLogger("lsautofix.collector")
 API_KEY = "lsautofix-local"
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: small for a pool's workers and their upload
+    # threads all connecting at once. A real endpoint accepts far more.
+    request_queue_size = 128
+
+
 class Collector:
     """A LangSmith-compatible endpoint for the real SDK: ``with Collector() as c:``, run with ``c.env()``.
 
@@ -60,7 +66,7 @@ class Collector:
         """Listen and serve on daemon threads; idempotent."""
         with self._lock:
             if self._server is None:
-                server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
+                server = _Server((self.host, self.port), _handler_for(self))
                 server.daemon_threads = True
                 thread = threading.Thread(
                     target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="lsautofix-collector", daemon=True
