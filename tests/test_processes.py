@@ -87,3 +87,51 @@ def test_without_lsautofix_forked_process_loses_its_runs(collector):
     run_script(collector, "processes.py", "fork", "process", mode="off")
     names = sorted(r["name"] for r in collector.store.runs().values())
     assert names.count("leaf") < 2
+
+
+# --- terminate() while the workers are deep in the SDK ----------------------------------------
+
+
+def _terminate_busy(collector, tmp_path, method, mode="env"):
+    """Run terminate_busy.py with the run ledger; return (created ids by process, elapsed seconds)."""
+    import time
+
+    from lsautofix import _ledger
+
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    started = time.monotonic()
+    env = {"LSAUTOFIX_LEDGER": str(ledger)}
+    if mode == "off":  # the ledger alone would activate lsautofix (as `import lsautofix` does)
+        env["LANGSMITH_AUTOFIX"] = "0"
+    run_script(collector, "terminate_busy.py", method, "2", "0.5", mode=mode, env=env)
+    return _ledger.read(str(ledger)), time.monotonic() - started
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_terminate_while_workers_trace_delivers_every_created_run(collector, tmp_path, method):
+    # Before the SIGTERM handler moved its flush to a thread, 5 of 10 such runs lost runs and
+    # waited out the whole flush timeout: the signal had stopped the worker inside the SDK,
+    # holding the lock the flush needed.
+    created, elapsed = _terminate_busy(collector, tmp_path, method)
+    runs = collector.store.runs()
+    made_in_workers = [r for r in created if r["name"] == "leaf"]
+    assert len(made_in_workers) > 2 * 200  # the workers were busy when terminate() came
+    missing = {r["id"] for r in created} - set(runs)
+    assert not missing, f"{len(missing)} of {len(created)} created runs never arrived"
+    assert len(runs) == len(created)  # and nothing arrived that no process created
+    assert collector.store.duplicates() == [] and collector.store.orphans() == []
+    # Killed mid-task: each worker's "busy" run, and the leaf it was in, never end. Nothing else.
+    unfinished = [e for e in collector.store.consistency_errors() if "never ended" in e]
+    assert unfinished == collector.store.consistency_errors()
+    assert sum("'busy'" in e for e in unfinished) == 2 and len(unfinished) <= 4
+    (parent,) = collector.store.roots()
+    busy = {r["id"] for r in runs.values() if r["name"] == "busy"}
+    assert len(busy) == 2 and all(runs[b]["parent_run_id"] == parent["id"] for b in busy)
+    assert all(r["parent_run_id"] in busy for r in runs.values() if r["name"] == "leaf")
+    assert elapsed < 10  # the default flush timeout was never waited out
+
+
+def test_without_lsautofix_terminate_while_busy_loses_runs(collector, tmp_path):
+    created, _ = _terminate_busy(collector, tmp_path, "fork", mode="off")
+    assert {r["id"] for r in created} - set(collector.store.runs())

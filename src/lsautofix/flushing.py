@@ -22,10 +22,8 @@ logger = logging.getLogger("lsautofix")
 _BACKGROUND_MODULE = "langsmith._internal._background_thread"
 
 _clients: "weakref.WeakSet[Any]" = weakref.WeakSet()
-_lock = threading.RLock()  # re-entrant: a signal handler may flush while a flush holds it
+_lock = threading.RLock()  # re-entrant: a signal handler may run while this thread holds it
 _hooks_registered = False
-_flushing = threading.local()  # this thread is inside flush()
-_deferred_signal: Optional[int] = None
 
 
 #: Called once, on this thread, when the process registers its first client.
@@ -174,33 +172,7 @@ def flush(timeout: Optional[float] = None, *, reason: str = "flush") -> int:
     targets = [c for c in clients() if pending(c)]
     if not targets:
         return 0
-    depth = getattr(_flushing, "depth", 0)
-    _flushing.depth = depth + 1
-    try:
-        return _flush(targets, timeout, reason)
-    finally:
-        _flushing.depth = depth
-        if depth == 0 and _deferred_signal is not None and threading.current_thread() is threading.main_thread():
-            die_of(_deferred_signal)
-
-
-def in_flush() -> bool:
-    """Whether this thread is inside :func:`flush` (a signal handler must not start another)."""
-    return getattr(_flushing, "depth", 0) > 0
-
-
-def defer_signal(signum: int) -> None:
-    """A terminating signal arrived during a flush: die of it as soon as the flush ends."""
-    global _deferred_signal
-    _deferred_signal = signum
-
-
-def die_of(signum: int) -> None:
-    """End the process by ``signum`` with its default action, as if lsautofix had not caught it."""
-    import signal
-
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
+    return _flush(targets, timeout, reason)
 
 
 def _flush(targets: list[Any], timeout: float, reason: str) -> int:

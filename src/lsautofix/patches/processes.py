@@ -135,12 +135,69 @@ def _catch_sigterm() -> None:
         pass
 
 
+#: Code that may hold a lock the flush needs (the SDK's queue and buffer, its HTTP pools, logging).
+_HOLDERS = ("langsmith", "lsautofix.flushing", "queue", "logging", "concurrent.futures", "urllib3", "requests")
+_terminating = False
+
+
 def _sigterm_handler(signum: int, frame: Any) -> None:
-    if flush.in_flush():  # interrupted a flush (the worker was exiting or idle): let it finish first
-        flush.defer_signal(signum)
+    """Flush (bounded) on a thread, then die of SIGTERM as the default action would have.
+
+    The handler runs between two bytecodes of the main thread, possibly inside the SDK while it
+    holds the lock of its queue or of its compressed buffer: a flush run here would wait for that
+    lock until the timeout and drop the runs (measured: 5 busy terminates in 10 lost runs). So the
+    flush runs on a thread of its own. If the main thread was stopped in the user's code or waiting
+    for a task, it stays stopped until the runs are out, as the default action would stop it; if it
+    was inside code that may hold such a lock, it goes on until it leaves that code (and lets go of
+    the lock), and stops there: it runs none of the user's code after the signal.
+    """
+    global _terminating
+    if _terminating:
         return
-    flush.at_exit("SIGTERM", abrupt=True)
-    flush.die_of(signum)
+    _terminating = True
+    signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    finisher = threading.Thread(target=_flush_then_die, args=(signum,), name="lsautofix-sigterm", daemon=True)
+    try:
+        flush.start_quietly(finisher)
+    except RuntimeError:  # no new thread possible: flush here, bounded as ever
+        _flush_then_die(signum)
+        return
+    if not _may_hold_locks(frame):
+        finisher.join()
+        return
+
+    def stop_when_clear(frame: Any, event: str, arg: Any) -> None:
+        if not _may_hold_locks(frame):
+            sys.setprofile(None)
+            finisher.join()
+
+    sys.setprofile(stop_when_clear)  # this thread only: stop at its first call or return outside
+
+
+def _flush_then_die(signum: int) -> None:
+    try:
+        flush.at_exit("SIGTERM", abrupt=True)
+    finally:
+        os.kill(os.getpid(), signum)  # the handler restored the default action
+
+
+def _may_hold_locks(frame: Any) -> bool:
+    """Whether the interrupted main thread is in code of :data:`_HOLDERS`.
+
+    Walks outwards from the innermost frame over the standard library and lsautofix's own frames;
+    the first other frame decides: one of the holders (yes) or the user's code (no: the SDK holds
+    no lock while it runs the user's function).
+    """
+    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    while frame is not None:
+        name = frame.f_globals.get("__name__") or ""
+        if any(name == h or name.startswith(h + ".") for h in _HOLDERS):
+            return True
+        top = name.partition(".")[0]
+        if top not in stdlib and top != "lsautofix":
+            return False
+        frame = frame.f_back
+    return False
 
 
 def _with_snapshot(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
