@@ -109,8 +109,12 @@ def _prepare_pool_worker(process: Any) -> None:
         return
 
     def get_after_flushing_when_idle() -> Any:
-        if flush.has_clients() and not poll() and flush.total_pending():
+        if not flush.has_clients():
+            return get()
+        if not poll() and flush.total_pending():
             flush.flush(reason="an idle pool worker")
+        if _sigterm_caught:
+            return _get_in_slices(inqueue, get)
         return get()
 
     inqueue.get = get_after_flushing_when_idle
@@ -118,6 +122,33 @@ def _prepare_pool_worker(process: Any) -> None:
         _catch_sigterm()
     else:  # as soon as this worker creates a client (in its main thread, during a task)
         flush.on_first_client.append(_catch_sigterm)
+
+
+_SLICE = 0.1  # seconds
+
+
+def _get_in_slices(inqueue: Any, get: Callable[[], Any]) -> Any:
+    """``SimpleQueue.get`` (the same on 3.10-3.13), waiting in short slices.
+
+    A Python signal handler runs between two bytecodes. A SIGTERM that lands after the last one
+    and before the worker blocks in ``sem_wait`` or ``read`` is never handled: the worker waits
+    for a task that never comes and its parent, in ``terminate()``, waits for it (seen: 1 run of
+    ``user_faults.py`` in 17 hung). Waking every slice lets the handler run.
+    """
+    rlock, reader = getattr(inqueue, "_rlock", None), getattr(inqueue, "_reader", None)
+    if rlock is None or reader is None:
+        return get()
+    from multiprocessing.reduction import ForkingPickler
+
+    while not rlock.acquire(timeout=_SLICE):
+        pass
+    try:
+        while not reader.poll(_SLICE):
+            pass
+        data = reader.recv_bytes()
+    finally:
+        rlock.release()
+    return ForkingPickler.loads(data)
 
 
 _sigterm_caught = False
