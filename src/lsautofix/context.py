@@ -24,17 +24,20 @@ T = TypeVar("T")
 #: The context variables whose being set means "there is tracing context to carry".
 _vars: tuple[ContextVar[Any], ...] = ()
 _get_run_tree: Optional[Callable[[], Any]] = None
+#: The SDK's current-run variable: set in nearly every traced context, so checked first.
+parent_var: Optional[ContextVar[Any]] = None
 _always = False  # the SDK's variables could not be found: carry every context
 
 
 def bind_langsmith() -> None:
     """Look up the SDK's context variables (called once langsmith is imported)."""
-    global _vars, _get_run_tree, _always
+    global _vars, _get_run_tree, _always, parent_var
     try:
         from langsmith import run_helpers
 
         found = tuple(run_helpers._CONTEXT_KEYS.values())
         _get_run_tree = run_helpers.get_current_run_tree
+        parent_var = getattr(run_helpers, "_PARENT_RUN_TREE", None)
     except Exception:
         logger.debug("lsautofix: langsmith's context variables not found; copying every context")
         _always = True

@@ -7,6 +7,7 @@ parent run alive until it has run. Work submitted with no tracing context is lef
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import threading
 import types
@@ -58,14 +59,17 @@ def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
             return original.__get__(self, type(self))(*args, **kwargs)
 
+    copy_context, partial = contextvars.copy_context, functools.partial
+
     @functools.wraps(original)
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        if _patches.active and not context.is_context_run(fn):
-            captured = context.capture()
-            if captured is not None:
-                future = call(self, functools.partial(captured.context.run, fn), *args, **kwargs)
+        if _patches.active:
+            var = context.parent_var
+            parent = var.get(None) if var is not None else None
+            if (parent is not None or context.has_tracing_context()) and not context.is_context_run(fn):
+                future = call(self, partial(copy_context().run, fn), *args, **kwargs)
                 # The executor holds the future until the task has run: so does it hold the parent.
-                future._lsautofix_parent = captured.run_tree
+                future._lsautofix_parent = parent
                 return future
         return call(self, fn, *args, **kwargs)
 
