@@ -19,29 +19,49 @@ from lsautofix.patches._wrapping import Patches
 _patches = Patches()
 
 
-def _thread_start(wrapped: Callable[..., Any], instance: threading.Thread, args: tuple, kwargs: dict) -> Any:
-    if _patches.active:
-        if flush.is_upload_thread(instance):
-            # The SDK's upload threads: lsautofix flushes them at exit with a bound, so they must
-            # not hold exit open on a hanging endpoint, nor take the main thread's signals.
-            instance.daemon = True
-            try:
-                return flush.start_quietly(instance, lambda: wrapped(*args, **kwargs))
-            except RuntimeError:
-                # Python 3.12+ refuses new threads once shutdown began; the SDK starts its
-                # compression thread lazily and would die here, leaving its queue undrained.
-                # Without that thread the SDK still works: exit flushes send synchronously.
-                if not flush.shutting_down():
-                    raise
-                return None
-        else:
+def _caller(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Call ``original(self, ...)`` as Python would call the method it replaces."""
+    if type(original) is types.FunctionType:  # not isinstance: wrapt proxies __class__
+        return original
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:  # another library's wrapper: bind it
+        return original.__get__(self, type(self))(*args, **kwargs)
+
+    return call
+
+
+def _make_start(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``Thread.start``: the thread runs in a copy of the starter's tracing context.
+
+    A plain function, like ``submit`` below: ``Thread.start`` is a hot path.
+    """
+    call = _caller(original)
+
+    @functools.wraps(original)
+    def start(self: threading.Thread) -> Any:
+        if _patches.active:
+            if flush.is_upload_thread(self):
+                # The SDK's upload threads: lsautofix flushes them at exit with a bound, so they must
+                # not hold exit open on a hanging endpoint, nor take the main thread's signals.
+                self.daemon = True
+                try:
+                    return flush.start_quietly(self, lambda: call(self))
+                except RuntimeError:
+                    # Python 3.12+ refuses new threads once shutdown began; the SDK starts its
+                    # compression thread lazily and would die here, leaving its queue undrained.
+                    # Without that thread the SDK still works: exit flushes send synchronously.
+                    if not flush.shutting_down():
+                        raise
+                    return None
             captured = context.capture()
             if captured is not None:
                 # Thread.run() called without start() keeps running in the caller's context.
-                instance._bootstrap_inner = functools.partial(  # type: ignore[method-assign]
-                    captured.run, type(instance)._bootstrap_inner, instance
+                self._bootstrap_inner = functools.partial(  # type: ignore[method-assign]
+                    captured.run, type(self)._bootstrap_inner, self
                 )
-    return wrapped(*args, **kwargs)
+        return call(self)
+
+    return start
 
 
 def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -52,13 +72,7 @@ def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
     a keyword named ``fn`` belongs to the task, as in the original.
     """
 
-    if type(original) is types.FunctionType:  # not isinstance: wrapt proxies __class__
-        call = original
-    else:  # another library's wrapper (wrapt, OpenTelemetry): call it bound, as Python would
-
-        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return original.__get__(self, type(self))(*args, **kwargs)
-
+    call = _caller(original)
     copy_context, partial = contextvars.copy_context, functools.partial
 
     @functools.wraps(original)
@@ -81,10 +95,10 @@ def _patch_executor(module: Any) -> None:
 
 
 def apply() -> None:
-    """Wrap ``Thread.start`` now and ``ThreadPoolExecutor.submit`` once it is imported."""
+    """Replace ``Thread.start`` now and ``ThreadPoolExecutor.submit`` once it is imported."""
     if not _patches.start():
         return
-    _patches.wrap(threading.Thread, "start", _thread_start)
+    _patches.replace(threading.Thread, "start", _make_start)
     _patches.when_imported("concurrent.futures.thread", _patch_executor)
 
 
