@@ -1,12 +1,15 @@
 """multiprocessing.Pool with lsautofix: untraced throughput, and traced wall time against the best manual fix.
 
-    python benchmarks/bench_pool.py [--rounds 3] [--untraced-rounds 5] [--items 200000] [--tasks 400] [--no-spawn]
+    python benchmarks/bench_pool.py [--rounds 3] [--untraced-rounds 12] [--items 200000] [--tasks 400] [--no-spawn]
 
 (a) Untraced throughput. ``Pool(4).map(f, range(200000), chunksize=100)`` of a trivial ``f``
     (2000 chunks), with and without ``lsautofix.install()``; ``langsmith`` is imported in both,
     tracing is off. Each variant runs in a fresh process (install is process-wide), processes
     interleaved, 5 maps each; the goal is judged on the median over all maps of a variant (the best
-    process's median is shown too: processes differ by up to ~10% on a noisy 2-CPU machine).
+    process's median is shown too: on a 2-CPU machine, 4 workers and the pool's two handler threads
+    share the cores, and processes of the same variant differ by up to 40%, so 5 processes per
+    variant were too few: 0.936x with 6, 0.979x with 14 on the same code). Also shown: the CPU
+    time of the parent and its workers per item, the steadier figure.
     Goal: lsautofix >= 0.95x the items/s of plain.
 
 (b) Traced wall time. A ``@traceable`` parent maps a ``@traceable`` child over 400 items with
@@ -135,16 +138,25 @@ def child_untraced(use_lsautofix: bool, method: str, items: int, repeats: int) -
         import lsautofix
 
         lsautofix.install()
+    import resource
+
     ctx = multiprocessing.get_context(method)
     clock = time.perf_counter
+
+    def cpu() -> float:  # this process and its reaped children (the pool's workers, after the block)
+        mine, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return mine.ru_utime + mine.ru_stime + kids.ru_utime + kids.ru_stime
+
     samples = []
+    cpu_start = cpu()
     with ctx.Pool(WORKERS) as pool:
         pool.map(square, range(items // 10), chunksize=100)  # warm-up
         for _ in range(repeats):
             start = clock()
             pool.map(square, range(items), chunksize=100)
             samples.append(items / (clock() - start))
-    return {"items_per_s": samples}
+    cpu_us_per_item = (cpu() - cpu_start) / (items * (repeats + 0.1)) * 1e6
+    return {"items_per_s": samples, "cpu_us_per_item": cpu_us_per_item}
 
 
 def child_traced(variant: str, method: str, tasks: int) -> dict[str, Any]:
@@ -223,7 +235,7 @@ def check_trace(runs: dict[str, dict[str, Any]], root: str) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per variant under fork (default 3)")
-    parser.add_argument("--untraced-rounds", type=int, default=5, help="fresh processes per variant in (a) (default 5)")
+    parser.add_argument("--untraced-rounds", type=int, default=12, help="fresh processes per variant in (a) (default 12)")
     parser.add_argument("--items", type=int, default=200_000, help="items of the untraced map (default 200000)")
     parser.add_argument("--tasks", type=int, default=400, help="traced children (default 400)")
     parser.add_argument("--no-spawn", action="store_true", help="skip the spawn start method")
@@ -248,6 +260,7 @@ def main() -> int:
     plain_env = child_env()
     through: dict[str, list[float]] = {"plain": [], "lsautofix": []}
     per_process: dict[str, list[float]] = {"plain": [], "lsautofix": []}
+    cpu_per_item: dict[str, list[float]] = {"plain": [], "lsautofix": []}
     for _ in range(args.untraced_rounds):
         for name in through:
             spec = {"kind": "untraced", "lsautofix": name == "lsautofix", "method": "fork",
@@ -256,14 +269,18 @@ def main() -> int:
             if measured is not None:
                 through[name] += measured["items_per_s"]
                 per_process[name].append(median(measured["items_per_s"]))
+                cpu_per_item[name].append(measured["cpu_us_per_item"])
     pooled = {name: median(values or [float("nan")]) for name, values in through.items()}
     best = {name: max(values or [float("nan")]) for name, values in per_process.items()}
     print()
     print(f"(a) untraced Pool.map(f, range({args.items}), chunksize=100), fork; 5 maps in each of "
           f"{args.untraced_rounds} processes per variant, interleaved")
+    cpu_median = {name: median(values or [float("nan")]) for name, values in cpu_per_item.items()}
     rows = [[name, f"{pooled[name] / 1e3:.0f}", f"{pooled[name] / pooled['plain']:.3f}", f"{best[name] / 1e3:.0f}",
-             f"{best[name] / best['plain']:.3f}"] for name in through]
-    print(table(["variant", "median k items/s", "x plain", "best process k items/s", "x plain"], rows))
+             f"{best[name] / best['plain']:.3f}", f"{cpu_median[name]:.3f}", f"{cpu_median[name] / cpu_median['plain']:.3f}"]
+            for name in through]
+    print(table(["variant", "median k items/s", "x plain", "best process k items/s", "x plain",
+                 "CPU us/item (all processes)", "x plain"], rows))
     ratio_a = pooled["lsautofix"] / pooled["plain"]
     print(f"goal: lsautofix >= {GOAL_THROUGHPUT:.2f}x plain: {ratio_a:.3f}x {verdict(ratio_a >= GOAL_THROUGHPUT)}")
 
