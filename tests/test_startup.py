@@ -32,7 +32,10 @@ def test_unset_or_off_imports_nothing():
 
 
 def test_patches_apply_when_langsmith_is_imported():
-    code = "import lsautofix, langsmith, threading, wrapt; print(lsautofix.is_installed(), isinstance(vars(threading.Thread)['start'], wrapt.FunctionWrapper))"
+    code = (
+        "import threading; original = vars(threading.Thread)['start']; import lsautofix, langsmith; "
+        "print(lsautofix.is_installed(), vars(threading.Thread)['start'] is not original)"
+    )
     assert _python(code, LANGSMITH_AUTOFIX="1").stdout.split() == ["True", "True"]
     assert _python(code, LANGSMITH_AUTOFIX="0").stdout.split() == ["False", "False"]
 
