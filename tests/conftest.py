@@ -16,6 +16,14 @@ if TYPE_CHECKING:
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
+try:  # CI (.ci/run sets HYPOTHESIS_PROFILE=ci) replays the same examples every run; locally they vary
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("ci", derandomize=True)
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass
+
 #: How a user turns lsautofix on; "off" is plain Python, which shows what breaks.
 MODES = ("env", "runner", "import")
 

@@ -126,7 +126,8 @@ def still_serving(collector: Collector) -> None:
 def multipart(parts: list[tuple[str, bytes]]) -> bytes:
     out = b""
     for name, data in parts:
-        out += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n'.encode()
+        # A lone surrogate in a name goes out as the invalid UTF-8 a broken client would send.
+        out += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n'.encode("utf-8", "surrogatepass")
         out += b"Content-Type: application/json\r\n\r\n" + data + b"\r\n"
     return out + f"--{BOUNDARY}--\r\n".encode()
 
