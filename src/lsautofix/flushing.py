@@ -209,7 +209,7 @@ def _report_dropped(dropped: int, timeout: float, reason: str) -> None:
         pass
 
 
-def at_exit(reason: str = "exit", *, abrupt: bool = False) -> None:
+def at_exit(reason: str = "exit", *, abrupt: bool = False, timeout: Optional[float] = None) -> None:
     """The process is leaving: report unfinished evaluations, then flush, bounded by the timeout.
 
     ``abrupt`` (``os._exit``, SIGTERM): no non-daemon thread will be joined after this.
@@ -221,7 +221,7 @@ def at_exit(reason: str = "exit", *, abrupt: bool = False) -> None:
         except Exception:
             logger.debug("lsautofix: evaluation check failed", exc_info=True)
     try:
-        flush(reason=reason)
+        flush(timeout, reason=reason)
     except Exception:
         logger.debug("lsautofix: exit flush failed", exc_info=True)
 

@@ -17,9 +17,10 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any, Callable, Optional
 
-from lsautofix import context, flushing as flush
+from lsautofix import config, context, flushing as flush
 from lsautofix.patches._wrapping import Patches
 
 _patches = Patches()
@@ -169,6 +170,8 @@ def _catch_sigterm() -> None:
 #: Code that may hold a lock the flush needs (the SDK's queue and buffer, its HTTP pools, logging).
 _HOLDERS = ("langsmith", "lsautofix.flushing", "queue", "logging", "concurrent.futures", "urllib3", "requests")
 _terminating = False
+_main_stopped = threading.Event()
+_STOP_WAIT = 1.0  # seconds the flush waits for the main thread to leave the SDK
 
 
 def _sigterm_handler(signum: int, frame: Any) -> None:
@@ -180,7 +183,9 @@ def _sigterm_handler(signum: int, frame: Any) -> None:
     flush runs on a thread of its own. If the main thread was stopped in the user's code or waiting
     for a task, it stays stopped until the runs are out, as the default action would stop it; if it
     was inside code that may hold such a lock, it goes on until it leaves that code (and lets go of
-    the lock), and stops there: it runs none of the user's code after the signal.
+    the lock), and stops there: it runs none of the user's code after the signal. The flush starts
+    once the main thread has stopped (at most :data:`_STOP_WAIT` later), so a run the SDK was
+    still enqueueing is in it.
     """
     global _terminating
     if _terminating:
@@ -191,23 +196,30 @@ def _sigterm_handler(signum: int, frame: Any) -> None:
     try:
         flush.start_quietly(finisher)
     except RuntimeError:  # no new thread possible: flush here, bounded as ever
-        _flush_then_die(signum)
+        _flush_then_die(signum, wait=False)
         return
     if not _may_hold_locks(frame):
+        _main_stopped.set()
         finisher.join()
         return
 
     def stop_when_clear(frame: Any, event: str, arg: Any) -> None:
         if not _may_hold_locks(frame):
             sys.setprofile(None)
+            _main_stopped.set()
             finisher.join()
 
     sys.setprofile(stop_when_clear)  # this thread only: stop at its first call or return outside
 
 
-def _flush_then_die(signum: int) -> None:
+def _flush_then_die(signum: int, wait: bool = True) -> None:
     try:
-        flush.at_exit("SIGTERM", abrupt=True)
+        timeout = config.settings().flush_timeout
+        if wait:
+            started = time.monotonic()
+            _main_stopped.wait(min(_STOP_WAIT, timeout))
+            timeout = max(0.0, timeout - (time.monotonic() - started))
+        flush.at_exit("SIGTERM", abrupt=True, timeout=timeout)
     finally:
         os.kill(os.getpid(), signum)  # the handler restored the default action
 
