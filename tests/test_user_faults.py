@@ -37,14 +37,22 @@ def _interrupt(collector, method: str, mode: str) -> tuple[int, str, float]:
     time.sleep(0.5)
     start = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return None, "hung", time.monotonic() - start
     return proc.returncode, err.strip().splitlines()[-1], time.monotonic() - start
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_keyboard_interrupt_during_pool_map_surfaces_and_nothing_hangs(collector, method):
-    plain = _interrupt(collector, method, "off")
     ours = _interrupt(collector, method, "env")
-    assert ours[:2] == plain[:2]
-    assert ours[1] == "KeyboardInterrupt"
+    assert ours[1] == "KeyboardInterrupt" and ours[0] == -signal.SIGINT, ours
     assert ours[2] < 15, ours
+    plain = _interrupt(collector, method, "off")
+    # Plain Python itself hung here once in CI (fork, 3.11: CPython's Pool can deadlock when its
+    # workers die of KeyboardInterrupt); when it does not, lsautofix must end the same way.
+    if plain[1] != "hung":
+        assert ours[:2] == plain[:2]
