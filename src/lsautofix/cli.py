@@ -33,21 +33,6 @@ environment:
 """
 
 
-def _version() -> str:
-    from importlib import metadata
-
-    from lsautofix import __version__
-
-    parts = [f"lsautofix {__version__}"]
-    for dist in ("langsmith", "wrapt"):
-        try:
-            parts.append(f"{dist} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{dist} (not installed)")
-    parts.append(f"Python {sys.version.split()[0]}")
-    return ", ".join(parts)
-
-
 def _trim(tb: Optional[TracebackType]) -> Optional[TracebackType]:
     """Drop the runner's own frames so the traceback reads as under plain ``python``."""
     here = os.path.normcase(os.path.abspath(__file__))
@@ -100,7 +85,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stdout.write(USAGE)
         return 0 if args else 2
     if args[0] in ("-V", "--version"):
-        print(_version())
+        from lsautofix._version import describe
+
+        print(describe())
         return 0
     if args[0] == "doctor":
         from lsautofix import doctor

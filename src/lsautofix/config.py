@@ -20,7 +20,11 @@ TRUE_VALUES = ("1", "true", "yes", "on")
 FALSE_VALUES = ("0", "false", "no", "off")
 DEFAULT_FLUSH_TIMEOUT = 10.0
 MAX_FLUSH_TIMEOUT = 600.0
-PATCH_NAMES = ("threads", "tasks", "processes", "exit", "evaluation")
+#: What LANGSMITH_AUTOFIX_DISABLE can name: the patch modules, then the engine integrations.
+PATCH_NAMES = (
+    "threads", "tasks", "processes", "fork", "exit", "signals", "evaluation",
+    "celery", "joblib", "dask", "ray",
+)  # fmt: skip
 
 
 from lsautofix._categories import ConfigurationWarning

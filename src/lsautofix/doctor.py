@@ -574,7 +574,7 @@ def main(argv: Sequence[str]) -> int:
         parser.print_usage(sys.stderr)
         sys.stderr.write(f"lsautofix doctor: error: {exc}\n")
         return 2
-    from lsautofix.cli import _version
+    from lsautofix._version import describe
     from lsautofix.collector import Collector
 
     runs: dict[str, dict[str, Any]] = {}
@@ -593,7 +593,7 @@ def main(argv: Sequence[str]) -> int:
     report = {
         "command": display,
         "python": sys.executable,
-        "versions": _version(),
+        "versions": describe(),
         "runs": runs,
         "problems": problems,
         "verdict": verdict,
