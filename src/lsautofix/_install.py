@@ -17,9 +17,11 @@ _hooks_registered = False
 
 
 def _patch_modules() -> dict[str, ModuleType]:
+    from lsautofix import integrations
     from lsautofix.patches import evaluation, tasks
 
-    return {"tasks": tasks, "threads": threads, "processes": processes, "evaluation": evaluation}
+    patches = {"tasks": tasks, "threads": threads, "processes": processes, "evaluation": evaluation}
+    return {**patches, **integrations.modules()}  # the engines: joblib (and loky), dask, ray, celery
 
 
 def _bind(module: ModuleType) -> None:
