@@ -1,0 +1,143 @@
+"""What the engine integrations share: the snapshot they carry, infrastructure, worker shutdown.
+
+The snapshot is :func:`lsautofix.context.capture_remote`'s, treated as opaque: carried as plain
+data (a batch attribute, a Dask annotation, a Celery header, a Ray keyword) so that a worker
+without lsautofix ignores it instead of failing to unpickle it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from lsautofix import config, context, flushing
+
+logger = logging.getLogger("lsautofix")
+
+#: The attribute, annotation, header or keyword under which a unit of work carries its snapshot.
+CARRIER = "lsautofix_parent"
+
+
+def register_infrastructure(*targets: Any) -> None:
+    """Tell the core these threads/processes are an engine's own: they carry no tracing state.
+
+    ``context.register_infrastructure`` is on its way to the core; until it is there, workers an
+    engine starts inside a traced function inherit that function's context as a default (units
+    of work that carry a snapshot of their own still enter theirs).
+    """
+    register = getattr(context, "register_infrastructure", None)
+    found = tuple(t for t in targets if t is not None)
+    if register is None or not found:
+        return
+    try:
+        register(*found)
+    except Exception:
+        logger.debug("lsautofix: could not register %r as infrastructure", found, exc_info=True)
+
+
+def flush_on_sigterm() -> None:
+    """In a worker process: once it has a client, SIGTERM flushes (bounded) before it dies.
+
+    The core's pool-worker handler is reused: it flushes on a thread of its own and then dies of
+    SIGTERM, as the default action would. A worker that never traces keeps the default SIGTERM.
+    """
+    from lsautofix.patches import processes
+
+    catch = getattr(processes, "_catch_sigterm", None)
+    if catch is None:
+        return
+    if flushing.has_clients():
+        catch()
+    elif catch not in flushing.on_first_client:
+        flushing.on_first_client.append(catch)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every descendant of ``pid``, deepest last (psutil when present, else ``/proc``)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            return []
+    children: dict[int, list[int]] = {}
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat", "rb") as f:
+                        ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                children.setdefault(ppid, []).append(int(entry))
+    except OSError:
+        return []
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def terminate_before_kill(processes: Iterable[Any], timeout: float | None = None) -> None:
+    """SIGTERM these worker processes (and their descendants), and wait, bounded, until they are gone.
+
+    For an engine about to SIGKILL its workers: a worker lsautofix runs in flushes its runs on
+    SIGTERM and then dies of it; a worker that does not trace dies at once, as it would of the
+    SIGKILL, which the engine sends next to whatever is left. Only a worker with a SIGTERM handler
+    of its own can make this wait the whole bound.
+    """
+    from multiprocessing.connection import wait
+
+    if timeout is None:
+        timeout = config.settings().flush_timeout + 1.0  # the flush waits up to 1 s for the main thread
+    sentinels, others = [], []
+    for process in processes:
+        pid = getattr(process, "pid", None)
+        if pid is None:
+            continue
+        tree = descendants(pid)[::-1]  # deepest first, as the engines kill them
+        for member in (*tree, pid):
+            try:
+                os.kill(member, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                continue
+            if member == pid and getattr(process, "sentinel", None) is not None:
+                sentinels.append(process.sentinel)
+            else:
+                others.append(member)
+    deadline = time.monotonic() + timeout
+    while sentinels and time.monotonic() < deadline:
+        for ready in wait(sentinels, max(0.0, deadline - time.monotonic())):
+            sentinels.remove(ready)
+    delay = 0.001
+    while others and time.monotonic() < deadline:  # not our children: no handle to wait on
+        others = [pid for pid in others if _alive(pid)]
+        if others:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie does not: it has exited, its parent has yet to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

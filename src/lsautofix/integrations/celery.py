@@ -1,0 +1,11 @@
+"""celery: not yet."""
+
+from __future__ import annotations
+
+
+def apply() -> None:
+    pass
+
+
+def revert() -> None:
+    pass

@@ -1,0 +1,66 @@
+"""joblib and loky: every child under its own parent, nothing lost when joblib aborts and loky SIGKILLs."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_script
+from trees import assert_trees, received_shapes
+
+pytest.importorskip("joblib")
+pytest.importorskip("loky")
+
+from lsautofix import context
+
+N = 8
+SCRIPT = "engines_joblib.py"
+
+
+def test_parallel_loky_nests_every_child(collector, mode):
+    run_script(collector, SCRIPT, "parallel", mode=mode)
+    assert_trees(collector.store, ("parent", ["child"] * N))
+
+
+@pytest.mark.parametrize("kind", ["generator", "multiprocessing", "threading", "submit"])
+def test_other_backends_generators_and_loky_submit_nest(collector, kind):
+    run_script(collector, SCRIPT, kind)
+    assert_trees(collector.store, ("parent", ["child"] * N))
+
+
+def test_abort_on_a_childs_error_loses_no_runs(collector, mode):
+    """joblib aborts and loky SIGKILLs its workers: their runs are flushed first."""
+    proc = run_script(collector, SCRIPT, "raises", mode=mode)
+    assert "raised: child 7 failed" in proc.stdout
+    assert_trees(collector.store, ("parent", ["child"] * (N - 1) + ["failing_child"]))
+
+
+def test_two_parents_on_one_reusable_executor_each_get_their_children(collector):
+    run_script(collector, SCRIPT, "reusable")
+    assert_trees(collector.store, ("parent_a", ["child"] * (N // 2)), ("parent_b", ["child"] * (N // 2)))
+
+
+@pytest.mark.skipif(
+    not hasattr(context, "register_infrastructure"), reason="needs context.register_infrastructure from the core"
+)
+def test_untraced_work_on_workers_started_in_a_trace_carries_nothing(collector):
+    run_script(collector, SCRIPT, "untraced")
+    assert_trees(collector.store, ("parent_a", ["child"] * (N // 2)), *["child"] * (N // 2))
+
+
+def test_disabled_joblib_integration_splits_as_plain_python(collector):
+    run_script(collector, SCRIPT, "parallel", env={"LANGSMITH_AUTOFIX_DISABLE": "joblib"})
+    assert sorted(received_shapes(collector.store)) == sorted([("parent", ())] + [("child", ())] * N)
+
+
+# --- without lsautofix: what the integration is for ----------------------------------------------
+
+
+def test_without_lsautofix_every_child_is_a_trace_of_its_own(collector):
+    run_script(collector, SCRIPT, "parallel", mode="off")
+    assert sorted(received_shapes(collector.store)) == sorted([("parent", ())] + [("child", ())] * N)
+
+
+def test_without_lsautofix_the_abort_loses_the_workers_runs(collector):
+    run_script(collector, SCRIPT, "raises", mode="off")
+    shapes = received_shapes(collector.store)
+    assert ("parent", ()) in shapes
+    assert len(collector.store.runs()) < N + 1
