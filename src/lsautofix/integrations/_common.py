@@ -7,9 +7,11 @@ without lsautofix ignores it instead of failing to unpickle it.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -48,12 +50,68 @@ def flush_on_sigterm() -> None:
     from lsautofix.patches import processes
 
     catch = getattr(processes, "_catch_sigterm", None)
-    if catch is None:
+    if catch is None or threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # the engine's (or the user's) own
         return
     if flushing.has_clients():
         catch()
     elif catch not in flushing.on_first_client:
         flushing.on_first_client.append(catch)
+
+
+class Entered:
+    """What :func:`enter` set in the current context, and the parent run it holds until :func:`leave`."""
+
+    __slots__ = ("held", "tokens")
+
+    def __init__(self, tokens: list[contextvars.Token[Any]], held: Any) -> None:
+        self.tokens = tokens
+        self.held = held  # the SDK's context holds the parent run weakly
+
+
+_MISSING = object()
+
+
+def enter(snapshot: dict[str, Any]) -> Entered | None:
+    """Enter ``snapshot`` in the current context until :func:`leave`, for engines that signal both ends.
+
+    ``run_remote`` wraps a call; Celery's ``task_prerun`` and ``task_postrun`` are two calls. So
+    the snapshot is entered inside ``run_remote`` and the variables it set there are set here too,
+    whatever they are: the snapshot stays opaque. Only those variables are touched, and ``leave``
+    restores them.
+    """
+    captured = context.run_remote(snapshot, context.capture)
+    if captured is None:
+        return None
+    current = contextvars.copy_context()
+    tokens = [var.set(value) for var, value in captured.context.items() if current.get(var, _MISSING) is not value]
+    return Entered(tokens, captured)
+
+
+def leave(entered: Entered) -> None:
+    """Undo :func:`enter`, in the same context it ran in."""
+    for token in reversed(entered.tokens):
+        try:
+            token.var.reset(token)
+        except (RuntimeError, ValueError):  # already reset, or another context: nothing of ours to undo
+            logger.debug("lsautofix: could not reset %r", token.var, exc_info=True)
+    entered.tokens.clear()
+    entered.held = None
+
+
+async def await_under(snapshot: dict[str, Any], awaitable: Any) -> Any:
+    """Await ``awaitable`` with ``snapshot`` entered in the current task's context, then leave it.
+
+    For an engine that runs each call as an asyncio task of its own (an async Ray actor's
+    method): the snapshot reaches nothing outside that task.
+    """
+    entered = enter(snapshot)
+    try:
+        return await awaitable
+    finally:
+        if entered is not None:
+            leave(entered)
 
 
 def descendants(pid: int) -> list[int]:
@@ -88,7 +146,7 @@ def descendants(pid: int) -> list[int]:
 
 
 def terminate_before_kill(processes: Iterable[Any], timeout: float | None = None) -> None:
-    """SIGTERM these worker processes (and their descendants), and wait, bounded, until they are gone.
+    """SIGTERM these worker processes (``Process`` objects or pids) and their descendants; wait, bounded.
 
     For an engine about to SIGKILL its workers: a worker lsautofix runs in flushes its runs on
     SIGTERM and then dies of it; a worker that does not trace dies at once, as it would of the
@@ -101,7 +159,7 @@ def terminate_before_kill(processes: Iterable[Any], timeout: float | None = None
         timeout = config.settings().flush_timeout + 1.0  # the flush waits up to 1 s for the main thread
     sentinels, others = [], []
     for process in processes:
-        pid = getattr(process, "pid", None)
+        pid = process if isinstance(process, int) else getattr(process, "pid", None)
         if pid is None:
             continue
         tree = descendants(pid)[::-1]  # deepest first, as the engines kill them
