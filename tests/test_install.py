@@ -14,7 +14,7 @@ import threading
 import pytest
 
 import lsautofix
-from lsautofix import _install
+from lsautofix import _lifecycle
 
 TARGETS = [
     (threading.Thread, "start"),
@@ -84,7 +84,7 @@ def test_install_and_uninstall_from_many_threads(pristine):
         t.start()
     for t in threads:
         t.join()
-    assert not _install.is_installed()
+    assert not _lifecycle.is_installed()
     assert all(a is b for a, b in zip(_current(), pristine))
 
 

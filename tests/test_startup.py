@@ -14,7 +14,11 @@ from conftest import clean_environ, pth_installed
 
 pytestmark = pytest.mark.skipif(not pth_installed(), reason="needs `pip install -e .` (the .pth file)")
 
-MODULES = "import sys, json; print(json.dumps(sorted(m for m in ('wrapt', 'asyncio', 'langsmith', 'lsautofix', 'lsautofix._install') if m in sys.modules)))"
+#: What activation must not import: the patches, wrapt, asyncio, logging, the SDK.
+MODULES = (
+    "import sys, json; print(json.dumps(sorted(m for m in ('wrapt', 'asyncio', 'logging', 'langsmith', 'lsautofix', "
+    "'lsautofix.flushing', 'lsautofix.context', 'lsautofix.patches') if m in sys.modules)))"
+)
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:

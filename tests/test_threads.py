@@ -41,8 +41,3 @@ def test_context_copying_executors_keep_working(collector, mode):
 def test_use_daemon_short_script_loses_nothing(collector, mode):
     run_script(collector, "daemon_exit.py", mode=mode, env={"LANGSMITH_USE_DAEMON": "true"})
     assert_trees(collector.store, ("parent", ["leaf"] * 4))
-
-
-def test_use_daemon_without_lsautofix_loses_runs(collector):
-    run_script(collector, "daemon_exit.py", mode="off", env={"LANGSMITH_USE_DAEMON": "true"})
-    assert len(collector.store.runs()) < 5

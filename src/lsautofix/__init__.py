@@ -28,26 +28,26 @@ __all__ = [
 
 def install() -> None:
     """Apply every patch now (idempotent: a second call does nothing)."""
-    from lsautofix import _install
+    from lsautofix import _lifecycle
 
-    _install.install()
+    _lifecycle.install()
 
 
 def uninstall() -> None:
-    """Restore the exact original functions and stop patching on later imports.
+    """Restore the exact original functions (and SIGTERM's default action) and stop patching on later imports.
 
-    The exit and fork hooks stay registered: they only flush clients that already exist.
+    The interpreter's fork hooks cannot be removed: they stay registered and do nothing.
     """
-    from lsautofix import _install
+    from lsautofix import _lifecycle
 
-    _install.uninstall()
+    _lifecycle.uninstall()
 
 
 def is_installed() -> bool:
     """Whether the patches are currently applied."""
-    from lsautofix import _install
+    from lsautofix import _lifecycle
 
-    return _install.is_installed()
+    return _lifecycle.is_installed()
 
 
 def flush(timeout: Optional[float] = None) -> int:

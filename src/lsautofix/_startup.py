@@ -20,17 +20,6 @@ if TYPE_CHECKING:
 TRIGGER_MODULES = ("langsmith", "langchain_core")
 
 _lock = _thread.RLock()
-_activated = False
-
-
-def _install_quietly() -> None:
-    """Apply every patch; a failure is logged, never raised into the user's import."""
-    try:
-        from lsautofix import _install
-
-        _install.install()
-    except Exception:  # pragma: no cover - defensive: lsautofix must never break an import
-        _log_failure("applying the patches failed; tracing continues unpatched")
 
 
 def _log_failure(what: str) -> None:
@@ -40,7 +29,7 @@ def _log_failure(what: str) -> None:
 
 
 class _HookedLoader:
-    """Runs the real loader, then :func:`_install_quietly`; the module keeps its own loader."""
+    """Runs the real loader, then :func:`_on_trigger`; the module keeps its own loader."""
 
     def __init__(self, loader: Any) -> None:
         self._loader = loader
@@ -94,8 +83,8 @@ LEDGER_VAR = "LSAUTOFIX_LEDGER"
 
 
 def _on_trigger(module: Optional[ModuleType] = None) -> None:
-    """Tracing code was imported: start the ledger if asked, and apply the patches if active."""
-    _remove_finder()  # its work is done: later imports pay nothing
+    """Tracing code was imported: start the ledger if asked, and install if armed."""
+    stop_watching()  # its work is done: later imports pay nothing
     if _ledger_dir:
         try:
             from lsautofix import _ledger
@@ -103,32 +92,27 @@ def _on_trigger(module: Optional[ModuleType] = None) -> None:
             _ledger.install(_ledger_dir)
         except Exception:  # pragma: no cover - defensive
             _log_failure("the doctor's run ledger could not start")
-    if _activated:
-        _install_quietly()
+    from lsautofix import _lifecycle
+
+    _lifecycle.on_tracing_imported()
 
 
-def _arm() -> None:
+def watch_for_tracing() -> None:
     """Call :func:`_on_trigger` now if tracing code is imported, else when it is."""
     global _finder
     with _lock:
         if any(name in sys.modules for name in TRIGGER_MODULES):
-            _on_trigger()
-        elif _finder is None:
-            _finder = _PostImportFinder()
-            sys.meta_path.insert(0, _finder)
+            trigger = True
+        else:
+            trigger = False
+            if _finder is None:
+                _finder = _PostImportFinder()
+                sys.meta_path.insert(0, _finder)
+    if trigger:
+        _on_trigger()
 
 
-def activate() -> None:
-    """Arrange for the patches to apply when tracing code is imported (or now, if it already is)."""
-    global _activated
-    with _lock:
-        if _activated:
-            return
-        _activated = True
-        _arm()
-
-
-def _remove_finder() -> None:
+def stop_watching() -> None:
     global _finder
     with _lock:
         if _finder is not None:
@@ -139,16 +123,11 @@ def _remove_finder() -> None:
             _finder = None
 
 
-def deactivate() -> None:
-    """Forget the post-import hook (used by :func:`lsautofix.uninstall`)."""
-    global _activated
-    with _lock:
-        _activated = False
-    _remove_finder()
-
-
 def is_activated() -> bool:
-    return _activated
+    """Whether this process was activated (armed or installed)."""
+    from lsautofix import _lifecycle
+
+    return _lifecycle.state() != _lifecycle.OFF
 
 
 def on_import() -> None:
@@ -162,12 +141,12 @@ def on_import() -> None:
     try:
         import os
 
-        from lsautofix import config
+        from lsautofix import _lifecycle, config
 
         _ledger_dir = os.environ.get(LEDGER_VAR) or None
         if config.settings().enabled is not False:
-            activate()
+            _lifecycle.arm()
         elif _ledger_dir:
-            _arm()
+            watch_for_tracing()
     except Exception:  # pragma: no cover - defensive
         _log_failure("activation failed")

@@ -51,13 +51,13 @@ def run(argv: Sequence[str]) -> int:
     """Run ``script.py args`` or ``-m module args`` as ``__main__`` with lsautofix active."""
     import runpy
 
-    from lsautofix import _startup
+    from lsautofix import _lifecycle
 
     if not argv or argv[0] in ("-m",) and len(argv) < 2:
         sys.stderr.write(USAGE)
         return 2
     os.environ["LANGSMITH_AUTOFIX"] = "1"
-    _startup.activate()
+    _lifecycle.arm()
     try:
         if argv[0] == "-m":
             sys.argv[:] = list(argv[1:])

@@ -1,8 +1,10 @@
-"""Live clients, bounded flushes, and the exit and fork hooks that call them.
+"""Live clients and the bounded flush; nothing else.
 
-This module and :mod:`lsautofix.context` are the only places that know the SDK's internals:
-the ``Client``'s tracing queue, its compressed buffer, the upload threads and their thread pool.
-Every hook here catches and logs its own errors: an exit or fork hook must never raise.
+Every ``langsmith.Client`` made after install registers here (weakly), with the SDK's cached ones.
+:func:`flush` sends what they hold, each on a daemon thread of its own that is abandoned at the
+deadline, and says on stderr how many operations it could not deliver and why. Who calls it and
+when (exit, ``os._exit``, SIGTERM, the public ``lsautofix.flush()``) is the business of the patch
+modules; every caller's hook catches its own errors.
 """
 
 from __future__ import annotations
@@ -15,32 +17,39 @@ import time
 import weakref
 from typing import Any, Callable, Iterable, Optional
 
-from lsautofix import config
+from lsautofix import _sdk, config
 
 logger = logging.getLogger("lsautofix")
 
-_BACKGROUND_MODULE = "langsmith._internal._background_thread"
-
-_clients: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_clients: weakref.WeakSet[Any] = weakref.WeakSet()
 _lock = threading.RLock()  # re-entrant: a signal handler may run while this thread holds it
-_hooks_registered = False
+_tracing_pid: Optional[int] = None
 
-
-#: Called once, on this thread, when the process registers its first client.
-on_first_client: list[Callable[[], None]] = []
+#: Called once per process, on the thread that first traces in it (its first client, or in a
+#: fork child its first run): hooks that need a process that traces, such as ``signals.arm``.
+on_tracing: list[Callable[[], None]] = []
 
 
 def register(client: Any) -> None:
-    """Remember ``client`` so exit and fork hooks can reach it (weakly: it may still be collected)."""
+    """Remember ``client`` so the flushes can reach it (weakly: it may still be collected)."""
     with _lock:
-        first = not _clients
         _clients.add(client)
-    if first:
-        for callback in list(on_first_client):
-            try:
-                callback()
-            except Exception:
-                logger.debug("lsautofix: first-client callback failed", exc_info=True)
+    tracing_started()
+
+
+def tracing_started() -> None:
+    """This process traces: run the :data:`on_tracing` hooks, once per process."""
+    global _tracing_pid
+    pid = os.getpid()
+    with _lock:
+        if _tracing_pid == pid:
+            return
+        _tracing_pid = pid
+    for callback in list(on_tracing):
+        try:
+            callback()
+        except Exception:
+            logger.debug("lsautofix: a tracing-started hook failed", exc_info=True)
 
 
 def clients() -> list[Any]:
@@ -49,94 +58,59 @@ def clients() -> list[Any]:
 
 
 def has_clients() -> bool:
-    """Cheap check for hot paths: has any client ever been registered (and is still alive)?"""
     return bool(_clients)
 
 
-def register_known_clients() -> None:
-    """Register clients that existed before lsautofix was installed (the SDK's cached ones)."""
-    for module_name, attr in (
-        ("langsmith.run_trees", "_CLIENT"),
-        ("langsmith._internal._context", "_GLOBAL_CLIENT"),
-    ):
-        module = sys.modules.get(module_name)
-        client = getattr(module, attr, None) if module is not None else None
-        if client is not None and hasattr(client, "flush"):
-            register(client)
-
-
-def pending(client: Any) -> int:
-    """Runs (and other operations) the client holds that the endpoint has not yet accepted.
-
-    The compressed buffer and the sends in flight are read under the buffer's lock: the SDK
-    moves a frame from one to the other under it, and between the two it is in neither.
-    """
-    count = 0
-    queue = getattr(client, "tracing_queue", None)
-    if queue is not None:
-        count += getattr(queue, "unfinished_tasks", 0)
-    compressed = getattr(client, "compressed_traces", None)
-    lock = getattr(compressed, "lock", None)
-    locked = lock is not None and lock.acquire(timeout=1.0)
-    try:
-        if compressed is not None:
-            count += getattr(compressed, "trace_count", 0)
-        futures = getattr(client, "_futures", None)
-        if futures:
-            count += sum(1 for f in list(futures) if not f.done())
-    finally:
-        if locked:
-            lock.release()
-    return count
-
-
 def total_pending(targets: Optional[Iterable[Any]] = None) -> int:
-    return sum(pending(c) for c in (clients() if targets is None else targets))
+    """Operations not yet accepted by the endpoint, over ``targets`` (default: every client)."""
+    return sum(_sdk.pending(c) for c in (clients() if targets is None else targets))
 
 
 _QUIET_SIGNALS = ("SIGTERM", "SIGINT")
 
 
-def start_quietly(thread: threading.Thread, start: Optional[Callable[[], Any]] = None) -> Any:
-    """Start a background thread with SIGTERM and SIGINT blocked in it.
+def start_quietly(thread: threading.Thread) -> None:
+    """Start one of lsautofix's threads with SIGTERM and SIGINT blocked in it.
 
-    Python runs signal handlers in the main thread only, but the kernel may deliver a process
-    signal to any thread that does not block it; then a main thread waiting in C (a pool
-    worker waiting for its next task) is never interrupted, and its handler never runs.
-    ``start`` replaces ``thread.start`` (the patched ``Thread.start`` passes the original).
+    The kernel may deliver a process signal to any thread that does not block it; lsautofix's own
+    threads leave signals to the threads of the program.
     """
     import signal
 
-    begin = thread.start if start is None else start
     mask = getattr(signal, "pthread_sigmask", None)
     if mask is None:
-        return begin()
+        thread.start()
+        return
     previous = mask(signal.SIG_BLOCK, {getattr(signal, name) for name in _QUIET_SIGNALS})
     try:
-        return begin()
+        thread.start()
     finally:
         mask(signal.SIG_SETMASK, previous)
-
-
-def shutting_down() -> bool:
-    """Whether the interpreter is past the point where it accepts new threads."""
-    return sys.is_finalizing() or bool(getattr(threading, "_SHUTTING_DOWN", False)) or not threading.main_thread().is_alive()
 
 
 class _Deadline(Exception):
     pass
 
 
-def _bounded_inline(client: Any, timeout: float) -> None:
-    """Flush on this thread when no thread can be started (3.12+ at exit).
+def _drain_quietly(client: Any, timeout: float) -> None:
+    try:
+        _sdk.drain(client, timeout)
+    except _Deadline:
+        raise
+    except Exception:
+        logger.debug("lsautofix: draining a client failed", exc_info=True)
+
+
+def _drain_inline(client: Any, timeout: float) -> None:
+    """Drain on this thread when no thread can be started (Python 3.12 refuses them at ``atexit``).
 
     In the main thread the wait is bounded with a SIGALRM timer, saved and restored around it:
-    a synchronous send to a hanging endpoint must not hold exit open.
+    a send to a hanging endpoint must not hold exit open.
     """
     import signal
 
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        _flush_quietly(client, timeout)
+        _drain_quietly(client, timeout)
         return
 
     def expire(signum: int, frame: Any) -> None:
@@ -145,7 +119,7 @@ def _bounded_inline(client: Any, timeout: float) -> None:
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
     try:
-        _flush_quietly(client, timeout)
+        _drain_quietly(client, timeout)
     except _Deadline:
         pass
     finally:
@@ -153,64 +127,72 @@ def _bounded_inline(client: Any, timeout: float) -> None:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _flush_quietly(client: Any, timeout: float) -> None:
-    try:
-        client.flush(timeout=timeout)
-    except Exception:
-        logger.debug("lsautofix: client.flush raised", exc_info=True)
-
-
-def flush(timeout: Optional[float] = None, *, reason: str = "flush") -> int:
-    """Flush every live client, waiting at most ``timeout`` seconds in all.
-
-    Returns how many operations were still unsent when it gave up (0 when all were delivered).
-    The SDK's own ``flush`` can block in a synchronous send, so each runs on a daemon thread that
-    is abandoned, never waited for beyond the deadline.
-    """
-    if timeout is None:
-        timeout = config.settings().flush_timeout
-    targets = [c for c in clients() if pending(c)]
-    if not targets:
-        return 0
-    return _flush(targets, timeout, reason)
-
-
-def _flush(targets: list[Any], timeout: float, reason: str) -> int:
-    deadline = time.monotonic() + timeout
+def _drain_all(targets: list[Any], deadline: float) -> bool:
+    """Drain every target in parallel until ``deadline``; True when every drain finished in time."""
     workers = []
     for client in targets:
+        remaining = max(0.0, deadline - time.monotonic())
         worker = threading.Thread(
-            target=_flush_quietly, args=(client, timeout), name="lsautofix-flush", daemon=True
+            target=_drain_quietly, args=(client, remaining), name="lsautofix-flush", daemon=True
         )
         try:
             start_quietly(worker)
-        except RuntimeError:  # no new threads at this stage of shutdown: flush here, bounded
-            _bounded_inline(client, max(0.0, deadline - time.monotonic()))
+        except RuntimeError:  # no new threads at this stage of shutdown
+            _drain_inline(client, remaining)
             continue
         workers.append(worker)
     for worker in workers:
         worker.join(max(0.0, deadline - time.monotonic()))
+    return not any(w.is_alive() for w in workers) and time.monotonic() < deadline
+
+
+def flush(timeout: Optional[float] = None, *, reason: str = "flush") -> int:
+    """Send what every live client holds, waiting at most ``timeout`` seconds in all.
+
+    Returns how many operations were still unsent when it stopped (0: everything was delivered).
+    What other threads add while it runs is sent in a second pass, within the same deadline.
+    """
+    if timeout is None:
+        timeout = config.settings().flush_timeout
+    deadline = time.monotonic() + timeout
+    if not threading.main_thread().is_alive():
+        # Exit: the SDK's upload threads stop once the main thread has, after a last send of
+        # what they hold, which no count sees (the frame is out of the buffer, sent without a
+        # tracked future once the send pool is shut down). Let them finish first.
+        for thread in _sdk.upload_threads():
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+    targets = [c for c in clients() if _sdk.pending(c)]
+    if not targets:
+        return 0
+    finished = _drain_all(targets, deadline)
+    if finished:
+        again = [c for c in targets if _sdk.pending(c)]
+        if again:
+            finished = _drain_all(again, deadline)
     dropped = total_pending(targets)
     if dropped:
-        _report_dropped(dropped, timeout, reason)
+        _report_dropped(dropped, timeout, reason, timed_out=not finished)
     return dropped
 
 
-def _report_dropped(dropped: int, timeout: float, reason: str) -> None:
-    message = (
-        f"lsautofix: {dropped} LangSmith run operation(s) not delivered after waiting "
-        f"{timeout:g}s at {reason} (pid {os.getpid()}); the endpoint is slow or unreachable. "
-        f"Raise {config.TIMEOUT_VAR} to wait longer.\n"
-    )
+def _report_dropped(dropped: int, timeout: float, reason: str, *, timed_out: bool) -> None:
+    if timed_out:
+        why = (
+            f"not delivered after waiting {timeout:g}s at {reason} (pid {os.getpid()}); the endpoint is slow or "
+            f"unreachable. Raise {config.TIMEOUT_VAR} to wait longer."
+        )
+    else:
+        why = f"created by threads still running at {reason} (pid {os.getpid()}), after the last flush, not sent."
     try:
-        sys.stderr.write(message)
+        sys.stderr.write(f"lsautofix: {dropped} LangSmith run operation(s) {why}\n")
         sys.stderr.flush()
     except Exception:  # stderr may be closed at exit
         pass
 
 
 def at_exit(reason: str = "exit", *, abrupt: bool = False, timeout: Optional[float] = None) -> None:
-    """The process is leaving: report unfinished evaluations, then flush, bounded by the timeout.
+    """The process is leaving: report unfinished evaluations, then flush, bounded. Never raises.
 
     ``abrupt`` (``os._exit``, SIGTERM): no non-daemon thread will be joined after this.
     """
@@ -226,102 +208,6 @@ def at_exit(reason: str = "exit", *, abrupt: bool = False, timeout: Optional[flo
         logger.debug("lsautofix: exit flush failed", exc_info=True)
 
 
-def is_upload_thread(thread: threading.Thread) -> bool:
-    """Whether ``thread`` is one of the SDK's upload threads (they are made daemon threads)."""
-    target = getattr(thread, "_target", None)
-    return target is not None and getattr(target, "__module__", None) == _BACKGROUND_MODULE
-
-
-# --- fork -----------------------------------------------------------------------------------
-
-
-#: Objects a fork child inherited and replaced. Never released: destroying them could run code
-#: that waits on a lock some parent thread held at the moment of the fork.
-_inherited: list[Any] = []
-
-
-def _reset_client_after_fork(client: Any) -> None:
-    """Give a client inherited through fork an empty queue and a live upload thread.
-
-    What the parent had queued stays the parent's to send; the child starts clean, so nothing is
-    sent twice. No lock the parent's threads may have held is touched: the objects that own them
-    are replaced (and kept, unused), and connections are never shared with the parent.
-    """
-    import queue as queue_module
-
-    from langsmith._internal import _background_thread as bg
-
-    old_queue = getattr(client, "tracing_queue", None)
-    fresh = {  # attributes differ across SDK versions: reset the ones this client has
-        "_run_ops_buffer": list,
-        "_run_ops_buffer_lock": threading.Lock,
-        "_futures": weakref.WeakSet,
-        "_futures_lock": threading.Lock,
-        "compressed_traces": lambda: None,
-        "_data_available_event": lambda: None,
-    }
-    for name, make in fresh.items():
-        if hasattr(client, name):
-            _inherited.append(getattr(client, name))
-            setattr(client, name, make())
-    session = getattr(client, "session", None)
-    for adapter in list(getattr(session, "adapters", {}).values()):
-        if hasattr(adapter, "init_poolmanager") and hasattr(adapter, "_pool_connections"):
-            _inherited.append(adapter.poolmanager)
-            adapter.init_poolmanager(adapter._pool_connections, adapter._pool_maxsize, block=adapter._pool_block)
-    cookie_lock = getattr(getattr(session, "cookies", None), "_cookies_lock", None)
-    if hasattr(cookie_lock, "_at_fork_reinit"):
-        cookie_lock._at_fork_reinit()
-    if old_queue is None:
-        return
-    client.tracing_queue = queue_module.PriorityQueue(maxsize=old_queue.maxsize)
-    start_quietly(
-        threading.Thread(target=bg.tracing_control_thread_func, args=(weakref.ref(client),), daemon=True)
-    )
-
-
-def _after_fork_in_child() -> None:
-    try:
-        bg = sys.modules.get(_BACKGROUND_MODULE)
-        if bg is None:
-            return
-        pool = getattr(bg, "LANGSMITH_CLIENT_THREAD_POOL", None)
-        if pool is not None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _inherited.append(pool)
-            bg.LANGSMITH_CLIENT_THREAD_POOL = ThreadPoolExecutor(max_workers=pool._max_workers)
-        for client in clients():
-            try:
-                _reset_client_after_fork(client)
-            except Exception:
-                logger.debug("lsautofix: could not reset a client after fork", exc_info=True)
-    except Exception:
-        logger.debug("lsautofix: after-fork hook failed", exc_info=True)
-
-
-def register_hooks() -> None:
-    """Install the exit and fork hooks once per process (they survive uninstall, as no-ops)."""
-    global _hooks_registered
-    with _lock:
-        if _hooks_registered:
-            return
-        _hooks_registered = True
-    register_at_exit = getattr(threading, "_register_atexit", None)
-    try:
-        if register_at_exit is None:
-            raise RuntimeError("threading._register_atexit is missing")
-        # Runs in threading._shutdown, before non-daemon threads are joined: in the main program
-        # and in every multiprocessing child (BaseProcess._bootstrap calls it too).
-        register_at_exit(at_exit)
-    except RuntimeError:
-        import atexit
-
-        atexit.register(at_exit)
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 # --- the client registry patch ----------------------------------------------------------------
 
 
@@ -333,7 +219,8 @@ def _client_init(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
 
 def _patch_client_module(module: Any) -> None:
     _sdk_patches.wrap(module.Client, "__init__", _client_init)
-    register_known_clients()
+    for client in _sdk.known_clients():
+        register(client)
 
 
 def apply() -> None:

@@ -17,6 +17,7 @@ import warnings
 import weakref
 from typing import Any, Callable, Optional
 
+from lsautofix import _sdk
 from lsautofix._categories import UnconsumedEvaluationWarning
 from lsautofix.patches._wrapping import Patches
 
@@ -51,11 +52,9 @@ class _Watch:
             self.experiment = str(results.experiment_name)
         except Exception:
             self.experiment = "?"
-        manager = getattr(results, "_manager", None)
-        total = getattr(manager, "_num_examples", None)
-        self.total: Optional[int] = total if isinstance(total, int) else None
+        self.total: Optional[int] = _sdk.evaluation_total(results)
         ref = weakref.ref(results)
-        self.done_count = lambda: len(getattr(ref(), "_results", ()) or ())
+        self.done_count = lambda: _sdk.evaluation_done_count(ref())
         self.finished = finished
         self.will_finish = will_finish
         self.settled = False
@@ -108,7 +107,7 @@ def _on_collected(watch_ref: "weakref.ref[_Watch]") -> None:
 def _async_init(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
     result = wrapped(*args, **kwargs)
     if _patches.active:
-        task = getattr(instance, "_task", None)
+        task = _sdk.async_evaluation_task(instance)
         if task is not None:
             watch = _track(instance, task.done, lambda: False)
             results_ref = weakref.ref(instance)
@@ -116,7 +115,7 @@ def _async_init(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs:
             def on_done(t: Any) -> None:
                 if t.cancelled():
                     obj = results_ref()
-                    done = len(getattr(obj, "_results", ())) if obj is not None else None
+                    done = _sdk.evaluation_done_count(obj) if obj is not None else None
                     watch.settle("cancelled (its event loop finished first)", done)
                 else:
                     watch.settle(None)
@@ -137,9 +136,9 @@ def _mark_consumed(wrapped: Callable[..., Any], instance: Any, args: tuple, kwar
 
 def _sync_init(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
     result = wrapped(*args, **kwargs)
-    thread = getattr(instance, "_thread", None)
-    if _patches.active and thread is not None:
-        complete = instance._processing_complete
+    thread = _sdk.sync_evaluation_thread(instance)
+    complete = _sdk.sync_evaluation_complete(instance)
+    if _patches.active and thread is not None and complete is not None:
         # A non-daemon thread is joined at a normal exit, so it will finish; os._exit will not wait.
         _track(instance, complete.is_set, lambda: thread.is_alive() and not thread.daemon)
     return result

@@ -79,12 +79,6 @@ logger = logging.getLogger("lsautofix")
 _MISSING: Any = object()
 _MARK = "__lsautofix_patch__"
 
-#: The SDKs' cached probes of ``inspect.signature(asyncio.create_task)``: (module, function).
-_PROBES = (
-    ("langsmith._internal._aiter", "asyncio_accepts_context"),
-    ("langchain_core.runnables.utils", "asyncio_accepts_context"),
-)
-
 _lock = threading.RLock()
 _applied = False
 #: (owner, name, original from owner.__dict__ or _MISSING, installed replacement)
@@ -339,14 +333,9 @@ def _patch_uvloop(module: Any) -> None:
 
 def _clear_probe_caches() -> None:
     """Forget the SDKs' cached answer to "does create_task take context=?" (never raises)."""
-    for module_name, function in _PROBES:
-        try:
-            module = sys.modules.get(module_name)
-            cache_clear = getattr(getattr(module, function, None), "cache_clear", None)
-            if callable(cache_clear):
-                cache_clear()
-        except Exception:
-            logger.debug("lsautofix: cannot reset %s.%s", module_name, function, exc_info=True)
+    from lsautofix import _sdk
+
+    _sdk.clear_create_task_probes()
 
 
 def apply() -> None:

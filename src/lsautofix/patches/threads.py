@@ -1,22 +1,30 @@
 """Threads: ``Thread.start`` (and so ``Timer``) and ``ThreadPoolExecutor.submit``.
 
-Each unit of work runs in a copy of the submitter's context taken at submit time, holding the
-parent run alive until it has run. Work submitted with no tracing context is left untouched.
-``Executor.map`` and ``loop.run_in_executor`` go through ``submit``, so they need no patch of their own.
+Each unit of work runs with its submitter's tracing state and nothing else of its context (see
+:mod:`lsautofix.context`): a new thread starts from a fresh context as in plain Python, with only
+the tracing variables set; an executor task runs in its worker's own context, with the tracing
+variables set for the task and reset after it. Threads an executor, pool or server starts for
+itself carry nothing. Work submitted with no tracing state is left untouched.
+``Executor.map`` and ``loop.run_in_executor`` go through ``submit``.
+
+A thread carries its starter's state for its whole life: a fire-and-forget thread nests under a
+run that has already returned, as it should; so does a long-lived worker loop started inside a
+traced function, unless it is started detached (README, "Threads that outlive their run").
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import threading
 import types
+import weakref
 from typing import Any, Callable
 
-from lsautofix import context, flushing as flush
+from lsautofix import context
 from lsautofix.patches._wrapping import Patches
 
 _patches = Patches()
+_STATE = "_lsautofix_state"
 
 
 def _caller(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,61 +38,56 @@ def _caller(original: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def _make_start(original: Callable[..., Any]) -> Callable[..., Any]:
-    """``Thread.start``: the thread runs in a copy of the starter's tracing context.
+def _bootstrap_with_state(state: context.TracingState, thread_ref: weakref.ref[threading.Thread]) -> None:
+    """The thread's ``_bootstrap_inner``, run with the starter's tracing state.
 
-    A plain function, like ``submit`` below: ``Thread.start`` is a hot path.
+    The thread is reached through a weak reference and the override removed first, so no cycle
+    keeps a finished ``Thread`` (and what it references) alive.
+    """
+    thread = thread_ref()
+    if thread is None:  # pragma: no cover - the thread is running this very function
+        return
+    thread.__dict__.pop("_bootstrap_inner", None)
+    state.run(type(thread)._bootstrap_inner, thread)
+
+
+def _make_start(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``Thread.start``: the thread runs with the starter's tracing state (a plain function: hot path).
+
+    The state is entered around ``_bootstrap_inner`` on this instance only, so ``run()`` called
+    without ``start()`` keeps running in the caller's context.
     """
     call = _caller(original)
+    capture, partial = context.capture, functools.partial
 
     @functools.wraps(original)
     def start(self: threading.Thread) -> Any:
         if _patches.active:
-            if flush.is_upload_thread(self):
-                # The SDK's upload threads: lsautofix flushes them at exit with a bound, so they must
-                # not hold exit open on a hanging endpoint, nor take the main thread's signals.
-                self.daemon = True
-                try:
-                    return flush.start_quietly(self, lambda: call(self))
-                except RuntimeError:
-                    # Python 3.12+ refuses new threads once shutdown began; the SDK starts its
-                    # compression thread lazily and would die here, leaving its queue undrained.
-                    # Without that thread the SDK still works: exit flushes send synchronously.
-                    if not flush.shutting_down():
-                        raise
-                    return None
-            captured = context.capture()
-            if captured is not None:
-                # Thread.run() called without start() keeps running in the caller's context.
-                self._bootstrap_inner = functools.partial(  # type: ignore[method-assign]
-                    captured.run, type(self)._bootstrap_inner, self
-                )
+            state = capture()
+            if state is not None and not context.is_infrastructure(self):
+                self._bootstrap_inner = partial(_bootstrap_with_state, state, weakref.ref(self))  # type: ignore[method-assign]
         return call(self)
 
     return start
 
 
 def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
-    """``ThreadPoolExecutor.submit`` running each task in a copy of the submitter's context.
+    """``ThreadPoolExecutor.submit``: the task runs with the submitter's tracing state.
 
     A plain function, not a wrapt wrapper: ``submit`` is the hottest path patched here (see
     :meth:`Patches.replace`). ``submit()`` without a callable raises the original's TypeError;
-    a keyword named ``fn`` belongs to the task, as in the original.
+    a keyword named ``fn`` belongs to the task, as in the original. The state (and with it the
+    parent run) lives in the work item, until the task has run.
     """
-
     call = _caller(original)
-    copy_context, partial = contextvars.copy_context, functools.partial
+    capture, partial, is_context_run = context.capture, functools.partial, context.is_context_run
 
     @functools.wraps(original)
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         if _patches.active:
-            var = context.parent_var
-            parent = var.get(None) if var is not None else None
-            if (parent is not None or context.has_tracing_context()) and not context.is_context_run(fn):
-                future = call(self, partial(copy_context().run, fn), *args, **kwargs)
-                # The executor holds the future until the task has run: so does it hold the parent.
-                future._lsautofix_parent = parent
-                return future
+            state = capture()
+            if state is not None and not is_context_run(fn):
+                return call(self, partial(state.run, fn), *args, **kwargs)
         return call(self, fn, *args, **kwargs)
 
     return submit

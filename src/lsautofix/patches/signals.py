@@ -1,0 +1,253 @@
+"""SIGTERM: a process that traces delivers its queued runs, then dies of SIGTERM as it would have.
+
+SIGTERM's default action ends a process at once, and every run still queued is lost: ``docker
+stop``, a Kubernetes pod stop, systemd, ``Pool.terminate()`` (and so the end of ``with Pool()``).
+Once a process traces (its first client, made on its main thread) and SIGTERM still has its
+default action, lsautofix takes it, in two layers:
+
+- a Python handler, which holds the main thread where the signal found it, so none of the
+  program's code runs after the signal (as with the default action). Inside code that may hold a
+  lock the flush needs (the SDK's queue, its HTTP pool, logging), it lets the thread go on to its
+  first step outside that code and holds it there;
+- ``faulthandler``, registered in front of it with ``chain=True``: its C-level handler writes to a
+  pipe the moment the signal arrives and then calls the Python handler's C part. A Python handler
+  runs only between two bytecodes of the main thread; while the main thread is in a long C call
+  (a numpy or model call, ``sum(range(10**9))``), only the pipe wakes lsautofix's watcher thread.
+
+Whichever sees the signal first starts one flush on a thread of its own, bounded by
+``LANGSMITH_AUTOFIX_FLUSH_TIMEOUT``, then restores the default action and raises SIGTERM again: the
+exit status is the one the default action gives. With nothing queued it dies at once; a second
+SIGTERM kills at once. A handler the program installs replaces all of this; a process that never
+traces keeps the default. Fork children start with the default again and arm when they trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, Optional
+
+from lsautofix import _forksafe, config, flushing
+from lsautofix.patches._wrapping import Patches
+
+logger = logging.getLogger("lsautofix")
+
+_patches = Patches()
+_SIGNAL = signal.SIGTERM
+#: Code that may hold a lock the flush needs (the SDK's queue and buffer, its HTTP pools, logging).
+_HOLDERS = ("langsmith", "lsautofix", "queue", "logging", "concurrent.futures", "urllib3", "requests", "http.client")
+_STOP_WAIT = 0.25  # seconds the flush waits for the main thread to stop before it starts anyway
+
+_armed_pid: Optional[int] = None
+_pipe: Optional[tuple[int, int]] = None
+_state_lock = threading.Lock()
+_terminating = False
+_main_stopped = threading.Event()
+
+
+def arm() -> None:
+    """Take SIGTERM in this process, if it still has the default action and this is the main thread."""
+    global _armed_pid, _pipe
+    if not _patches.active or _armed_pid == os.getpid():
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal.signal() works only there; this process keeps the default action
+    try:
+        if signal.getsignal(_SIGNAL) is not signal.SIG_DFL:
+            return  # the program handles SIGTERM itself
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)  # a full pipe must never block a signal handler
+        signal.signal(_SIGNAL, _handler)
+    except (ValueError, OSError, AttributeError):
+        return
+    try:
+        import faulthandler
+
+        faulthandler.register(_SIGNAL, file=write_end, all_threads=False, chain=True)
+    except (ImportError, AttributeError, RuntimeError, ValueError, OSError):
+        logger.debug("lsautofix: no faulthandler for SIGTERM; the handler runs between bytecodes only")
+    _pipe = (read_end, write_end)
+    _armed_pid = os.getpid()
+    watcher = threading.Thread(target=_watch, args=(read_end,), name="lsautofix-sigterm", daemon=True)
+    flushing.start_quietly(watcher)
+
+
+def _watch(read_end: int) -> None:
+    """Wake when faulthandler writes to the pipe: a SIGTERM arrived, whatever the main thread does."""
+    while True:
+        try:
+            data = os.read(read_end, 65536)
+        except OSError:
+            return
+        if not data or os.getpid() != _armed_pid:
+            return  # disarmed (the pipe was closed), or a fork child's copy
+        _begin()  # faulthandler writes piecewise: later reads belong to the same signal
+
+
+def _handler(signum: int, frame: Any) -> None:
+    """The Python-level handler, on the main thread: start the flush and hold this thread."""
+    if not _patches.active or os.getpid() != _armed_pid:
+        _die()  # behave as the default action would
+    _begin()
+    if not _may_hold_locks(frame):
+        _hold_main_thread()
+        return
+
+    def hold_when_clear(frame: Any, event: str, arg: Any) -> None:
+        if not _may_hold_locks(frame):
+            sys.setprofile(None)
+            _hold_main_thread()
+
+    sys.setprofile(hold_when_clear)  # this thread only: its first call or return outside the holders
+
+
+def _hold_main_thread() -> None:
+    """Stop here until the flush has ended the process (as the default action would have)."""
+    _main_stopped.set()
+    while True:
+        time.sleep(3600)  # the flush thread raises SIGTERM with its default action: the process ends
+
+
+def _begin() -> bool:
+    """Once per process: restore the default action (a second SIGTERM ends it at once), start the flush."""
+    global _terminating
+    with _state_lock:
+        if _terminating:
+            return False
+        _terminating = True
+    _set_default()
+    finisher = threading.Thread(target=_flush_then_die, name="lsautofix-sigterm-flush", daemon=True)
+    try:
+        flushing.start_quietly(finisher)
+    except RuntimeError:  # no new thread at this stage of shutdown: die as the default would
+        _die()
+    return True
+
+
+def _flush_then_die() -> None:
+    try:
+        if flushing.total_pending():
+            timeout = config.settings().flush_timeout
+            started = time.monotonic()
+            _main_stopped.wait(min(_STOP_WAIT, timeout))  # a run the main thread was enqueueing is in
+            flushing.at_exit("SIGTERM", abrupt=True, timeout=max(0.0, timeout - (time.monotonic() - started)))
+    finally:
+        _die()
+
+
+def _set_default() -> None:
+    """SIGTERM's default action again. ``signal.signal`` is refused outside the main thread; libc's is not."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(_SIGNAL, signal.SIG_DFL)
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.signal.restype = ctypes.c_void_p
+        libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+        libc.signal(int(_SIGNAL), 0)  # 0 is SIG_DFL
+    except Exception:  # pragma: no cover - no ctypes: the flush still runs; death comes by SIGKILL
+        logger.debug("lsautofix: cannot restore SIGTERM's default action from this thread", exc_info=True)
+
+
+def _die() -> None:
+    """Raise SIGTERM with its default action: the process ends as if it had never been handled."""
+    _set_default()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {_SIGNAL})
+    signal.pthread_kill(threading.get_ident(), _SIGNAL)
+    time.sleep(1.0)  # pragma: no cover - the signal ends the process before this returns
+    os.kill(os.getpid(), signal.SIGKILL)  # pragma: no cover
+
+
+def _may_hold_locks(frame: Any) -> bool:
+    """Whether the interrupted main thread is in code of :data:`_HOLDERS`.
+
+    Walks outwards from the innermost frame over the standard library's frames; the first other
+    frame decides: one of the holders (yes) or the user's code (no: the SDK holds no lock while it
+    runs the user's function).
+    """
+    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    while frame is not None:
+        name = frame.f_globals.get("__name__") or ""
+        if any(name == h or name.startswith(h + ".") for h in _HOLDERS):
+            return True
+        if name.partition(".")[0] not in stdlib:
+            return False
+        frame = frame.f_back
+    return False
+
+
+# --- fork: a child starts with the default action ---------------------------------------------
+
+
+def _before_fork() -> None:
+    if _armed_pid == os.getpid():  # no SIGTERM between the fork and the child's reset
+        signal.pthread_sigmask(signal.SIG_BLOCK, {_SIGNAL})
+
+
+def _after_fork_in_parent() -> None:
+    if _armed_pid == os.getpid():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {_SIGNAL})
+
+
+def _after_fork_in_child() -> None:
+    """Undo what the parent armed (its handler, and faulthandler writing to the parent's pipe)."""
+    global _armed_pid, _pipe, _terminating, _main_stopped, _state_lock
+    if _armed_pid is None:
+        return
+    _disarm(close=True)
+    _armed_pid, _terminating = None, False
+    _main_stopped, _state_lock = threading.Event(), threading.Lock()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {_SIGNAL})
+
+
+def _disarm(close: bool) -> None:
+    """Back to the default action, if ours is still the handler (a program's own is left alone).
+
+    faulthandler is unregistered only then: unregistering puts back the action it found, which a
+    program that set SIG_IGN or SIG_DFL since would see turned into a handler that ignores SIGTERM.
+    """
+    global _pipe
+    if signal.getsignal(_SIGNAL) is _handler and threading.current_thread() is threading.main_thread():
+        try:
+            import faulthandler
+
+            faulthandler.unregister(_SIGNAL)
+        except Exception:
+            pass
+        signal.signal(_SIGNAL, signal.SIG_DFL)
+    if close and _pipe is not None:
+        for fd in _pipe:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _pipe = None
+
+
+def apply() -> None:
+    if not _patches.start():
+        return
+    if arm not in flushing.on_tracing:
+        flushing.on_tracing.append(arm)
+    _forksafe.add(_forksafe.before, _before_fork)
+    _forksafe.add(_forksafe.after_in_parent, _after_fork_in_parent)
+    _forksafe.add(_forksafe.after_in_child, _after_fork_in_child)
+    if flushing.has_clients():  # installed after the process began tracing
+        arm()
+
+
+def revert() -> None:
+    """Give SIGTERM back its default action (from the main thread; elsewhere the handler stands down)."""
+    global _armed_pid
+    _patches.unwrap_all()
+    while arm in flushing.on_tracing:
+        flushing.on_tracing.remove(arm)
+    if _armed_pid == os.getpid() and not _terminating:
+        _disarm(close=True)
+        _armed_pid = None

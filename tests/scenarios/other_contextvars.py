@@ -1,0 +1,64 @@
+"""Context variables that are not tracing's behave as in plain Python, traced or not.
+
+Prints what the program observes; a test compares the output with plain Python's.
+- decimal: a thread that raises its precision must not change the main thread's.
+- a per-worker cache in a ContextVar persists across the tasks one worker thread runs.
+- a value set in the submitter does not leak into executor tasks or new threads.
+"""
+
+import contextvars
+import decimal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from langsmith import traceable
+
+session: contextvars.ContextVar = contextvars.ContextVar("session", default=None)
+opened = []
+request_id: contextvars.ContextVar = contextvars.ContextVar("request_id", default="none")
+
+
+def get_session() -> str:
+    if session.get() is None:
+        session.set(f"session-{threading.get_ident()}")
+        opened.append(1)
+    return session.get()
+
+
+@traceable(name="work")
+def work(i: int) -> str:
+    return request_id.get()
+
+
+def task(i: int) -> str:
+    get_session()  # outside the traced function, which runs in a copy of the context (the SDK's choice)
+    return work(i)
+
+
+def raise_precision() -> None:
+    decimal.getcontext().prec = 40
+
+
+@traceable(name="parent")
+def parent() -> None:
+    decimal.getcontext().prec = 12
+    request_id.set("parent-request")
+    thread = threading.Thread(target=raise_precision)
+    thread.start()
+    thread.join()
+    print("main precision after thread:", decimal.getcontext().prec)
+    seen = []
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(4):
+            seen.extend(pool.map(task, range(4)))
+    print("sessions opened for 16 tasks on 2 workers:", len(opened))
+    print("request ids seen in tasks:", sorted(set(seen)))
+    box = []
+    thread = threading.Thread(target=lambda: box.append(request_id.get()))
+    thread.start()
+    thread.join()
+    print("request id seen in a new thread:", box)
+
+
+if __name__ == "__main__":
+    parent()
