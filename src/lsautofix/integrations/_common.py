@@ -11,53 +11,16 @@ import contextvars
 import logging
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from lsautofix import config, context, flushing
+from lsautofix import config, context
 
 logger = logging.getLogger("lsautofix")
 
 #: The attribute, annotation, header or keyword under which a unit of work carries its snapshot.
 CARRIER = "lsautofix_parent"
-
-
-def register_infrastructure(*targets: Any) -> None:
-    """Tell the core these threads/processes are an engine's own: they carry no tracing state.
-
-    ``context.register_infrastructure`` is on its way to the core; until it is there, workers an
-    engine starts inside a traced function inherit that function's context as a default (units
-    of work that carry a snapshot of their own still enter theirs).
-    """
-    register = getattr(context, "register_infrastructure", None)
-    found = tuple(t for t in targets if t is not None)
-    if register is None or not found:
-        return
-    try:
-        register(*found)
-    except Exception:
-        logger.debug("lsautofix: could not register %r as infrastructure", found, exc_info=True)
-
-
-def flush_on_sigterm() -> None:
-    """In a worker process: once it has a client, SIGTERM flushes (bounded) before it dies.
-
-    The core's pool-worker handler is reused: it flushes on a thread of its own and then dies of
-    SIGTERM, as the default action would. A worker that never traces keeps the default SIGTERM.
-    """
-    from lsautofix.patches import processes
-
-    catch = getattr(processes, "_catch_sigterm", None)
-    if catch is None or threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # the engine's (or the user's) own
-        return
-    if flushing.has_clients():
-        catch()
-    elif catch not in flushing.on_first_client:
-        flushing.on_first_client.append(catch)
 
 
 class Entered:
@@ -70,23 +33,19 @@ class Entered:
         self.held = held  # the SDK's context holds the parent run weakly
 
 
-_MISSING = object()
-
-
 def enter(snapshot: dict[str, Any]) -> Entered | None:
     """Enter ``snapshot`` in the current context until :func:`leave`, for engines that signal both ends.
 
     ``run_remote`` wraps a call; Celery's ``task_prerun`` and ``task_postrun`` are two calls. So
-    the snapshot is entered inside ``run_remote`` and the variables it set there are set here too,
-    whatever they are: the snapshot stays opaque. Only those variables are touched, and ``leave``
-    restores them.
+    the snapshot is entered inside ``run_remote``, the tracing state there is captured, and its
+    variables are set here: the snapshot stays opaque. Only tracing variables are touched, and
+    ``leave`` restores them.
     """
-    captured = context.run_remote(snapshot, context.capture)
-    if captured is None:
+    state = context.run_remote(snapshot, context.capture)
+    if state is None:
         return None
-    current = contextvars.copy_context()
-    tokens = [var.set(value) for var, value in captured.context.items() if current.get(var, _MISSING) is not value]
-    return Entered(tokens, captured)
+    tokens = [var.set(value) for var, value in zip(state.variables, state.values) if var.get(None) is not value]
+    return Entered(tokens, state.parent)
 
 
 def leave(entered: Entered) -> None:

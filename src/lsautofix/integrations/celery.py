@@ -11,7 +11,8 @@
 - Nothing lost: prefork children leave through ``os._exit`` when the pool closes (warm shutdown)
   or recycles them (``worker_max_tasks_per_child``), and lsautofix flushes there. A child that
   has traced also flushes on SIGTERM (``revoke(terminate=True)``, a terminated pool) before
-  dying of it. No flush is on a task's path.
+  dying of it: Celery gives its children SIGTERM's default action, which lsautofix takes in
+  every process that traces. No flush is on a task's path.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ _patches = Patches()
 _UID = "lsautofix"
 #: What task_prerun entered, by task id, until task_postrun leaves it.
 _entered: dict[Any, _common.Entered] = {}
-_sigterm_ready = False
 
 
 def _publish(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
@@ -56,13 +56,9 @@ def _request_snapshot(request: Any) -> Any:
 
 def _prerun(sender: Any = None, task_id: Any = None, task: Any = None, **kwargs: Any) -> None:
     """``task_prerun``: enter the publisher's snapshot in the thread about to run the task."""
-    global _sigterm_ready
     if not _patches.active or task is None:
         return
     try:
-        if not _sigterm_ready:
-            _sigterm_ready = True
-            _common.flush_on_sigterm()
         snapshot = _request_snapshot(getattr(task, "request", None))
         if snapshot is not None:
             entered = _common.enter(snapshot)

@@ -31,6 +31,16 @@ logger = logging.getLogger("lsautofix")
 
 _patches = Patches()
 
+#: What dask.distributed starts for itself: worker processes (through AsyncProcess), the threads
+#: that watch them, the client's and the cluster's event loop thread, the nanny's stop watcher.
+_INFRASTRUCTURE = (
+    "distributed.process:AsyncProcess._run",
+    "distributed.process:AsyncProcess._watch_message_queue",
+    "distributed.process:AsyncProcess._watch_process",
+    "distributed.utils:_CollectErrorThread.__init__.<locals>.wrapper",
+    "distributed.threadpoolexecutor:_worker",
+)
+
 #: The Client methods that hand work over; ``get`` is what ``dask.compute`` calls with a client.
 _CLIENT_METHODS = ("submit", "map", "compute", "persist", "get")
 
@@ -92,23 +102,13 @@ def _patch_worker(module: Any) -> None:
     _patches.wrap(module.Worker, "execute", _execute)
 
 
-def _patch_process(module: Any) -> None:
-    process = module.AsyncProcess
-    _common.register_infrastructure(
-        *(
-            getattr(getattr(process, name, None), "__func__", None)
-            for name in ("_run", "_watch_message_queue", "_watch_process")
-        )
-    )
-
-
 def apply() -> None:
     """Patch the client and the worker when (and if) dask.distributed is imported."""
     if not _patches.start():
         return
+    context.register_infrastructure(*_INFRASTRUCTURE)
     _patches.when_imported("distributed.client", _patch_client)
     _patches.when_imported("distributed.worker", _patch_worker)
-    _patches.when_imported("distributed.process", _patch_process)
 
 
 def revert() -> None:
