@@ -29,7 +29,9 @@ import functools
 import inspect
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -84,10 +86,10 @@ def _carrying(function: Callable[..., Any]) -> Callable[..., Any] | None:
             if snapshot is None:
                 return await function(*args, **kwargs)
             try:
-                from lsautofix.integrations import _common as integration
+                from lsautofix.integrations import ray as integration  # noqa: PLW0406 (in the worker)
             except ImportError:  # a worker without lsautofix: plain Ray
                 return await function(*args, **kwargs)
-            return await integration.await_under(snapshot, function(*args, **kwargs))
+            return await integration._await_in_worker(snapshot, function(*args, **kwargs))
 
         wrapper: Callable[..., Any] = call_async
     else:
@@ -97,10 +99,10 @@ def _carrying(function: Callable[..., Any]) -> Callable[..., Any] | None:
             if snapshot is None:
                 return function(*args, **kwargs)
             try:
-                from lsautofix import context as integration
+                from lsautofix.integrations import ray as integration  # noqa: PLW0406 (in the worker)
             except ImportError:  # a worker without lsautofix: plain Ray
                 return function(*args, **kwargs)
-            return integration.run_remote(snapshot, function, *args, **kwargs)
+            return integration._call_in_worker(snapshot, function, args, kwargs)
 
         wrapper = call
     functools.update_wrapper(wrapper, function)
@@ -108,6 +110,45 @@ def _carrying(function: Callable[..., Any]) -> Callable[..., Any] | None:
     wrapper.__signature__ = signature  # type: ignore[attr-defined]
     setattr(wrapper, _MARK, True)
     return wrapper
+
+
+# --- the worker side ------------------------------------------------------------------------------
+
+_worker_ready = False
+
+
+def _prepare_worker() -> None:
+    global _worker_ready
+    if not _worker_ready:
+        _worker_ready = True
+        atexit.register(_exit_under_way)  # after lsautofix's exit flush, so it runs before it
+
+
+def _exit_under_way() -> None:
+    """At a Ray worker's exit, ignore further SIGTERMs until it is over (bounded by the flush timeout).
+
+    Once an actor starts to exit, Ray's GCS has the raylet send it SIGTERM again
+    (``KillLocalActor``), and Ray's handler raises ``SystemExit`` wherever the process is: inside
+    lsautofix's exit flush, the actor's runs were dropped (1 shutdown in 8). The exit is already
+    under way; Ray still SIGKILLs a worker that takes too long.
+    """
+    if _patches.active and threading.current_thread() is threading.main_thread():
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        except (ValueError, OSError):
+            pass
+
+
+def _call_in_worker(snapshot: dict[str, Any], function: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """In the worker: run a sync function or method under its caller's snapshot."""
+    _prepare_worker()
+    return context.run_remote(snapshot, function, *args, **kwargs)
+
+
+async def _await_in_worker(snapshot: dict[str, Any], coroutine: Any) -> Any:
+    """In the worker: await an async function or method under its caller's snapshot."""
+    _prepare_worker()
+    return await _common.await_under(snapshot, coroutine)
 
 
 # --- the driver side -------------------------------------------------------------------------------
@@ -217,6 +258,9 @@ def _patch_worker(module: Any) -> None:
 
 
 def _patch_ray(module: Any) -> None:
+    worker = sys.modules.get("ray._private.worker")
+    if worker is not None and module.shutdown is worker.shutdown:
+        return  # ``ray`` imported the name after it was wrapped: one wrapper is enough
     _patches.wrap(module, "shutdown", _shutdown)
 
 
