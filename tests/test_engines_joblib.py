@@ -64,3 +64,32 @@ def test_without_lsautofix_the_abort_loses_the_workers_runs(collector):
     shapes = received_shapes(collector.store)
     assert ("parent", ()) in shapes
     assert len(collector.store.runs()) < N + 1
+
+
+def test_doctor_counts_the_workers_runs(tmp_path):
+    """`lsautofix doctor` on a joblib program: loky's workers write the ledger and report too."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import SCENARIOS, clean_environ
+
+    report = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lsautofix", "doctor", "--json", str(report), str(SCENARIOS / SCRIPT), "raises"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=SCENARIOS,
+        env=clean_environ(),
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    found = json.loads(report.read_text())
+    plain, fixed = found["runs"]["plain"], found["runs"]["lsautofix"]
+    assert fixed["created"] == fixed["received"] == N + 1
+    assert found["problems"]["lost_runs"]["lsautofix"] == 0 < found["problems"]["lost_runs"]["plain"]
+    assert found["problems"]["split_traces"]["lsautofix"] == 0
+    assert len([p for p in fixed["processes"] if not p["main"]]) == 2  # the two loky workers
+    lost_by_workers = sum(len(p["lost"]) for p in plain["processes"] if not p["main"])
+    assert lost_by_workers == found["problems"]["lost_runs"]["plain"]  # the workers' ledgers show whose
