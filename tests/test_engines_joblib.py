@@ -20,6 +20,12 @@ def test_parallel_loky_nests_every_child(collector, mode):
     assert_trees(collector.store, ("parent", ["child"] * N))
 
 
+def test_children_importing_langsmith_only_when_they_run_nest(collector, mode):
+    """The batch installs lsautofix in a worker that was only armed, before the batch runs."""
+    run_script(collector, SCRIPT, "lazy", mode=mode)
+    assert_trees(collector.store, ("parent", ["child"] * N))
+
+
 @pytest.mark.parametrize("kind", ["generator", "multiprocessing", "threading", "submit"])
 def test_other_backends_generators_and_loky_submit_nest(collector, kind):
     run_script(collector, SCRIPT, kind)

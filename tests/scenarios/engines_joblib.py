@@ -1,6 +1,7 @@
 """A traced parent fanning traced children out through joblib and loky: `engines_joblib.py KIND`.
 
-KIND: parallel (loky backend), generator (return_as="generator"), multiprocessing, threading,
+KIND: parallel (loky backend), lazy (children that import langsmith only when they run),
+generator (return_as="generator"), multiprocessing, threading,
 raises (one child raises after the others are done: joblib aborts and loky SIGKILLs its
 workers), reusable (two parents in turn on one reusable loky executor, started by the first),
 submit (loky's executor submit and map), untraced (work handed over outside any trace, on
@@ -22,6 +23,17 @@ N = 8
 @traceable(name="child")
 def child(i: int) -> int:
     return i * i
+
+
+def _square(i: int) -> int:
+    return i * i
+
+
+def lazy_child(i: int) -> int:
+    """Imports langsmith only when it runs: a fresh worker has not imported it before the task."""
+    from langsmith import traceable as lazy_traceable
+
+    return lazy_traceable(name="child")(_square)(i)
 
 
 @traceable(name="failing_child")
@@ -49,6 +61,8 @@ def parent(kind: str) -> object:
     if kind in ("parallel", "multiprocessing", "threading"):
         backend = "loky" if kind == "parallel" else kind
         return Parallel(n_jobs=2, backend=backend)(delayed(child)(i) for i in range(N))
+    if kind == "lazy":
+        return Parallel(n_jobs=2)(delayed(lazy_child)(i) for i in range(N))
     if kind == "generator":
         return sum(Parallel(n_jobs=2, return_as="generator")(delayed(child)(i) for i in range(N)))
     if kind == "raises":

@@ -32,7 +32,7 @@ logger = logging.getLogger("lsautofix")
 _patches = Patches()
 
 #: What dask.distributed starts for itself: worker processes (through AsyncProcess), the threads
-#: that watch them, the client's and the cluster's event loop thread, the nanny's stop watcher.
+#: that watch them, the client's and the cluster's event loop thread, a worker's task threads.
 _INFRASTRUCTURE = (
     "distributed.process:AsyncProcess._run",
     "distributed.process:AsyncProcess._watch_message_queue",

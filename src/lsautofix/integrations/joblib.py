@@ -83,15 +83,25 @@ def _batch_call(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs:
 
 
 def _batch_reduce(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-    """Pickle the snapshot as the batch's state: a worker without lsautofix just ignores it."""
+    """Pickle the snapshot as the batch's state: a worker without lsautofix just ignores it.
+
+    The state also holds the spawn stowaway, unpickled before the batch can be called: a worker
+    where lsautofix is only armed (it installs when langsmith is first imported) installs it
+    then, so ``BatchedCalls.__call__`` is patched even when the task imports langsmith only
+    inside its body (2 children in 1000 were roots). Where lsautofix is missing the stowaway's
+    import fails quietly and leaves None.
+    """
     reduced = wrapped(*args, **kwargs)
     snapshot = instance.__dict__.get(_common.CARRIER)
     if snapshot is None or not isinstance(reduced, tuple):
         return reduced
+    from lsautofix.patches.processes import _Stowaway
+
+    state = {"lsautofix_install": _Stowaway(), _common.CARRIER: snapshot}
     if len(reduced) == 2:
-        return (*reduced, {_common.CARRIER: snapshot})
+        return (*reduced, state)
     if len(reduced) >= 3 and reduced[2] is None:
-        return (*reduced[:2], {_common.CARRIER: snapshot}, *reduced[3:])
+        return (*reduced[:2], state, *reduced[3:])
     return reduced
 
 
