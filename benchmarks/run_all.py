@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_startup", "bench_threads", "bench_tasks", "bench_pool", "measure_deps"]
+ORDER = ["bench_startup", "bench_threads", "bench_tasks", "bench_pool", "bench_engines", "measure_deps"]
 
 
 def scripts() -> list[Path]:
