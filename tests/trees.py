@@ -32,6 +32,11 @@ def received_shapes(store: RunStore) -> list[tuple[str, tuple[Any, ...]]]:
     return sorted((build(r) for r in store.roots()), key=repr)
 
 
+def store_is_clean(store: RunStore) -> bool:
+    """No run posted twice, every dotted order consistent, every parent received."""
+    return not store.duplicates() and not store.consistency_errors() and not store.orphans()
+
+
 def assert_trees(store: RunStore, *expected: Shape) -> None:
     """Exactly these traces, each run under its parent, consistent, none posted twice."""
     assert store.duplicates() == [], f"runs posted twice: {store.duplicates()}"

@@ -305,7 +305,13 @@ def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], *args: 
 
         options = dict(snapshot)
         if "client" in options:
-            options["client"] = _client_for(options["client"])
+            client = options["client"] = _client_for(options["client"])
+            if "parent" in options:
+                # A child run posts with its parent's client, ahead of the context's: the parent
+                # made from the headers must carry it (the headers path would give it the default).
+                from langsmith.run_trees import RunTree
+
+                options["parent"] = RunTree.from_headers(options["parent"], client=client)
         manager = tracing_context(**options)
         manager.__enter__()
     except Exception:
