@@ -37,7 +37,8 @@ runs that interpreter instead (looked up on PATH, as a shell would). If it would
 lsautofix (not installed for it, or -S), a line on stderr says so and the program runs
 without lsautofix.
 
-Exit status: the program's own; 127 if PYTHON is not found, 126 if it cannot be run.
+Exit status: the program's own; 127 if PYTHON is not found, 126 if it cannot be run, 2 for
+"lsautofix" or "lsautofix run" alone. "lsautofix python" gives Python's interactive prompt.
 
 environment:
   LANGSMITH_AUTOFIX=1                 activate in every Python process (the installed .pth reads it)
