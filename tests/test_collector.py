@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from lsautofix.collector import Collector, RunStore, TreeNode, duration_ms, parse_multipart, parse_time
-from lsautofix.collector.wire import RequestError, decompress_zstd
+from lsautofix_collector import Collector, RunStore, TreeNode, duration_ms, parse_multipart, parse_time
+from lsautofix_collector.wire import RequestError, decompress_zstd
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -485,7 +485,7 @@ def test_start_is_idempotent_and_stop_releases_the_port() -> None:
 def test_module_entry_point_serves_until_interrupted() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lsautofix.collector", "--no-zstd"], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-m", "lsautofix_collector", "--no-zstd"], stdout=subprocess.PIPE, text=True, env=env
     )
     try:
         assert proc.stdout is not None

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 from lsautofix import _ledger
 
 if TYPE_CHECKING:
-    from lsautofix.collector import Collector, TreeNode
+    from lsautofix_collector import Collector, TreeNode
 
 DEFAULT_TIMEOUT = 120.0
 TAIL_LINES = 20
@@ -381,7 +381,7 @@ def _describe(run: dict[str, Any]) -> str:
 
 
 def _label(node: TreeNode) -> str:
-    from lsautofix.collector import duration_ms
+    from lsautofix_collector import duration_ms
 
     run = node.run
     if run.get("run_type") == "missing":
@@ -575,7 +575,7 @@ def main(argv: Sequence[str]) -> int:
         sys.stderr.write(f"lsautofix doctor: error: {exc}\n")
         return 2
     from lsautofix._version import describe
-    from lsautofix.collector import Collector
+    from lsautofix_collector import Collector
 
     runs: dict[str, dict[str, Any]] = {}
     try:

@@ -14,14 +14,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from lsautofix.collector.api import VERSION, Api
-from lsautofix.collector.store import RunStore
-from lsautofix.collector.wire import MAX_BODY, RequestError
+from lsautofix_collector.api import VERSION, Api
+from lsautofix_collector.store import RunStore
+from lsautofix_collector.wire import MAX_BODY, RequestError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-logger = logging.getLogger("lsautofix.collector")
+logger = logging.getLogger("lsautofix_collector")
 
 API_KEY = "lsautofix-local"
 

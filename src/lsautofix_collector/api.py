@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from lsautofix.collector.store import RunStore, now_iso, parse_time
-from lsautofix.collector.wire import (
+from lsautofix_collector.store import RunStore, now_iso, parse_time
+from lsautofix_collector.wire import (
     MAX_DECOMPRESSED,
     RequestError,
     canonical_uuid,

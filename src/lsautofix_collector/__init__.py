@@ -3,9 +3,9 @@
 ``with Collector() as c:`` then run a program with ``c.env()``; ``c.store`` answers what arrived.
 """
 
-from lsautofix.collector.server import API_KEY, Collector
-from lsautofix.collector.store import RunStore, TreeNode, duration_ms, parse_time
-from lsautofix.collector.wire import MAX_BODY, RequestError, parse_multipart
+from lsautofix_collector.server import API_KEY, Collector
+from lsautofix_collector.store import RunStore, TreeNode, duration_ms, parse_time
+from lsautofix_collector.wire import MAX_BODY, RequestError, parse_multipart
 
 __all__ = [
     "API_KEY",

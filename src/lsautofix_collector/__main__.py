@@ -1,4 +1,4 @@
-"""``python -m lsautofix.collector [--port N] [--no-zstd] [--no-multipart]``: serve until Ctrl-C."""
+"""``python -m lsautofix_collector [--port N] [--no-zstd] [--no-multipart]``: serve until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import argparse
 import json
 import threading
 
-from lsautofix.collector import Collector
+from lsautofix_collector import Collector
 
 
 def main(argv: list[str] | None = None) -> None:
     """Serve, print the URL and the environment to use, and a summary on Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m lsautofix.collector", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m lsautofix_collector", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument("--no-zstd", action="store_true", help="tell the SDK not to compress runs")
