@@ -395,6 +395,14 @@ def test_parse_multipart_reads_attachments_and_rejects_truncation() -> None:
             parse_multipart(body[:cut], MULTIPART["Content-Type"])
 
 
+def test_a_part_whose_data_disagrees_with_its_content_length_is_refused(collector: Collector) -> None:
+    root = make_run("root")
+    body = multipart(sdk_parts(root)).replace(b"Content-Length: ", b"Content-Length: 1", 1)
+    status, payload = request(collector, "POST", "/runs/multipart", body, MULTIPART)
+    assert status == 400 and "multipart" in payload["detail"]
+    assert collector.store.runs() == {}
+
+
 def test_attachments_and_multipart_feedback_are_stored(collector: Collector) -> None:
     root = make_run("root")
     feedback_id = str(uuid.uuid4())
