@@ -3,18 +3,19 @@
 ``with Collector() as c:`` then run a program with ``c.env()``; ``c.store`` answers what arrived.
 """
 
-from lsautofix_collector.server import API_KEY, Collector
+from lsautofix_collector.server import Collector, RemoteHostError, is_loopback
 from lsautofix_collector.store import RunStore, TreeNode, duration_ms, parse_time
 from lsautofix_collector.wire import MAX_BODY, RequestError, parse_multipart
 
 __all__ = [
-    "API_KEY",
     "MAX_BODY",
     "Collector",
+    "RemoteHostError",
     "RequestError",
     "RunStore",
     "TreeNode",
     "duration_ms",
+    "is_loopback",
     "parse_multipart",
     "parse_time",
 ]

@@ -24,9 +24,12 @@ from lsautofix_collector.wire import (
     parse_multipart,
 )
 
-#: Reported as the server version. PEP 440-valid and >= 0.8.10, the version from which the SDK
-#: sends feedback through the run queue (multipart) as it does against LangSmith itself.
-VERSION = "0.12.0+lsautofix"
+#: Reported as the server version. PEP 440-valid and at least every minimum the SDK checks
+#: (``_check_backend_version``: 0.16.0 for most v2 resources, 0.18.0 for ``sessions`` in langsmith
+#: 0.15.1), so it never warns that the backend is too old; >= 0.8.10 also makes it send feedback
+#: through the run queue (multipart) as it does against LangSmith itself. A test reads the
+#: installed SDK's minimums and fails when a newer SDK asks for more.
+VERSION = "0.18.0+lsautofix"
 
 Query = dict[str, list[str]]
 Answer = tuple[int, Any]

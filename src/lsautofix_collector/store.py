@@ -133,15 +133,11 @@ class TreeNode:
     run: dict[str, Any]
     children: list[TreeNode] = field(default_factory=list)
 
-    def render(self, indent: int = 0) -> str:
-        """One line per run, ``name [run_type] 12.3 ms``, two spaces of indent per level."""
-        ms = duration_ms(self.run)
-        took = f" {ms:.1f} ms" if ms is not None else " (not ended)"
-        if self.run.get("run_type") == "missing":
-            took = ""
-        error = " ERROR" if self.run.get("error") else ""
-        line = f"{'  ' * indent}{self.run.get('name')} [{self.run.get('run_type')}]{took}{error}"
-        return "\n".join([line, *(child.render(indent + 1) for child in self.children)])
+    def render(self) -> str:
+        """This tree as text, like siblings collapsed: :func:`lsautofix_collector.render.render_trees`."""
+        from lsautofix_collector.render import render_trees
+
+        return render_trees([self])
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able summary of the tree (no inputs or outputs)."""
