@@ -262,6 +262,31 @@ def test_a_consistent_tree_has_no_errors_and_renders_indented() -> None:
     assert [t.run["name"] for t in store_with(make_run("later", offset_ms=50), root).trees()] == ["root", "later"]
 
 
+def test_like_siblings_are_drawn_once_with_a_count_and_a_duration_range() -> None:
+    from lsautofix_collector.render import render_trees
+
+    root = make_run("root", took_ms=100)
+    scores = [make_run("score", root, offset_ms=1 + i, took_ms=0.5 + i) for i in range(24)]
+    failed = make_run("score", root, offset_ms=30, took_ms=1)
+    failed["error"] = "boom"
+    inner = [make_run("llm", s, offset_ms=1 + i, took_ms=0.1) for i, s in enumerate(scores)]
+    store = store_with(root, *scores, failed, *inner, make_run("root", offset_ms=200, took_ms=100))
+    assert store.tree(root["id"]).render().splitlines() == [
+        "root [chain] 100.0 ms",
+        "├── score [chain] ×24 0.5–23.5 ms",
+        "│   └── llm [chain] ×24 0.1 ms",
+        "└── score [chain] 1.0 ms ERROR",
+    ]
+    marked = {scores[3]["id"]}
+    text = render_trees(
+        store.trees(), title="traces", key=lambda n: n.run["id"] in marked, more="... 1 more trace", collapse=True
+    )
+    assert text.splitlines()[:4] == ["traces", "├── root [chain] 100.0 ms", "│   ├── score [chain] ×23 0.5–23.5 ms",
+                                     "│   │   └── llm [chain] ×23 0.1 ms"]  # fmt: skip
+    assert text.splitlines()[-2:] == ["├── root [chain] 100.0 ms", "└── ... 1 more trace"]
+    assert len(render_trees(store.trees(), collapse=False).splitlines()) == 1 + 25 + 24 + 1
+
+
 def test_a_broken_dotted_order_is_a_consistency_error() -> None:
     root = make_run("root")
     child = make_run("child", root)
@@ -434,7 +459,11 @@ def test_attachments_and_multipart_feedback_are_stored(collector: Collector) -> 
     ]
     assert request(collector, "POST", "/runs/multipart", multipart(parts), MULTIPART)[0] == 202
     assert collector.store.run(root["id"])["attachments"] == {"image": {"content_type": "application/json", "size": 8}}
-    assert collector.store.feedback() == [{"id": feedback_id, "run_id": root["id"], "key": "k", "score": 1}]
+    (feedback,) = collector.store.feedback()
+    assert {k: feedback[k] for k in ("id", "run_id", "key", "score", "trace_id")} == {
+        "id": feedback_id, "run_id": root["id"], "key": "k", "score": 1, "trace_id": None
+    }  # fmt: skip
+    assert feedback["created_at"] and feedback["modified_at"]
 
 
 def test_zstd_output_is_bounded() -> None:

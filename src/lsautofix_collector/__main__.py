@@ -77,8 +77,9 @@ def summary(collector: Collector, max_traces: int) -> str:
     return render_trees(trees[:max_traces], title=head, more=more) if trees else head
 
 
-def serve(collector: Collector, out: IO[str], max_traces: int) -> None:
-    """Serve until SIGINT or SIGTERM, printing a summary on SIGUSR1 and at the end."""
+def handle_signals() -> queue.SimpleQueue[str]:
+    """Turn SIGINT and SIGTERM into "stop", SIGUSR1 into "summary"; before anything is printed,
+    so that a signal sent as soon as the URL appears is not the default (death without a summary)."""
     actions: queue.SimpleQueue[str] = queue.SimpleQueue()  # put() is safe from a signal handler
 
     def on(action: str) -> Any:
@@ -88,6 +89,11 @@ def serve(collector: Collector, out: IO[str], max_traces: int) -> None:
     signal.signal(signal.SIGTERM, on("stop"))
     if hasattr(signal, "SIGUSR1"):
         signal.signal(signal.SIGUSR1, on("summary"))
+    return actions
+
+
+def serve(collector: Collector, actions: queue.SimpleQueue[str], out: IO[str], max_traces: int) -> None:
+    """Serve until "stop", printing a summary for each action."""
     while True:
         action = actions.get()
         out.write(summary(collector, max_traces) + "\n")
@@ -129,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return 2
+    actions = handle_signals()
     with collector:
         env = {**collector.env(project=args.project), "LSAUTOFIX_COLLECTOR_PID": str(os.getpid())}
         if args.serve_detached:
@@ -137,11 +144,11 @@ def main(argv: list[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())  # the parent reads to end of file: close our end
             os.close(devnull)
-            serve(collector, sys.stderr, args.max_traces)
+            serve(collector, actions, sys.stderr, args.max_traces)
         else:
             print(f"lsautofix collector listening on {collector.url} (pid {os.getpid()})", flush=True)
             print("send a program's runs here with:\n" + "\n".join(f"  {line}" for line in exports(env)) + "\n", flush=True)
-            serve(collector, sys.stdout, args.max_traces)
+            serve(collector, actions, sys.stdout, args.max_traces)
     return 0
 
 

@@ -173,8 +173,10 @@ class RunStore:
             self._projects: dict[str, dict[str, Any]] = {}
             self._datasets: dict[str, dict[str, Any]] = {}
             self._examples: dict[str, dict[str, Any]] = {}
+            self._dataset_tags: dict[str, dict[str, str]] = {}
             self._feedback: list[dict[str, Any]] = []
             self._requests: list[tuple[str, str, int]] = []
+            self._unknown: list[tuple[str, str]] = []
             self._ingests: list[dict[str, Any]] = []
 
     # --- writing (the server) ----------------------------------------------------------------
@@ -232,6 +234,19 @@ class RunStore:
         with self._lock:
             return self._datasets.pop(dataset_id, None) is not None
 
+    def tag_dataset(self, dataset_id: str, tag: str, as_of: str) -> bool:
+        """Name a version of a dataset (False when there is no such dataset)."""
+        with self._lock:
+            if dataset_id not in self._datasets:
+                return False
+            self._dataset_tags.setdefault(dataset_id, {})[tag] = as_of
+            return True
+
+    def dataset_tags(self, dataset_id: str) -> dict[str, str]:
+        """Tag -> ``as_of`` of a dataset's named versions."""
+        with self._lock:
+            return dict(self._dataset_tags.get(dataset_id, {}))
+
     def put_example(self, example: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._examples[str(example["id"])] = example
@@ -250,6 +265,11 @@ class RunStore:
     def log_request(self, method: str, path: str, status: int) -> None:
         with self._lock:
             self._requests.append((method, path, status))
+
+    def log_unknown(self, method: str, path: str) -> None:
+        """A request for an endpoint the collector does not implement (as opposed to a missing object)."""
+        with self._lock:
+            self._unknown.append((method, path))
 
     # --- reading: runs -----------------------------------------------------------------------
 
@@ -455,6 +475,11 @@ class RunStore:
         with self._lock:
             return list(self._requests)
 
+    def unknown_requests(self) -> list[tuple[str, str]]:
+        """(method, path) of requests to endpoints the collector does not implement."""
+        with self._lock:
+            return list(self._unknown)
+
     def ingests(self) -> list[dict[str, Any]]:
         """Accepted ingest requests: ``path``, ``encoding`` ("zstd" or ""), ``bytes`` as sent, op counts."""
         with self._lock:
@@ -473,5 +498,5 @@ class RunStore:
             "projects": len(self.projects()),
             "feedback": len(self.feedback()),
             "requests": len(self.requests()),
-            "unknown_requests": sum(1 for _, _, status in self.requests() if status == 404),
+            "unknown_requests": len(self.unknown_requests()),
         }
