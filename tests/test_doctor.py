@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from lsautofix import doctor
+from lsautofix.doctor import command as doctor_command
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -179,7 +180,7 @@ def test_rich_output_draws_the_trees_and_the_verdict(
         "from langsmith import traceable\n\n@traceable(name='inner')\ndef inner():\n    return 1\n\n"
         "@traceable(name='outer')\ndef outer():\n    return inner()\n\nouter()\n"
     )
-    monkeypatch.setattr(doctor, "_use_rich", lambda out, no_color: True)
+    monkeypatch.setattr(doctor_command, "use_rich", lambda out, no_color: True)
     assert doctor.main([str(script), "extra-arg"]) == 0
     out = capsys.readouterr().out
     assert "└── inner [chain]" in out and "│ split traces" in out
@@ -189,9 +190,9 @@ def test_rich_output_draws_the_trees_and_the_verdict(
 
 
 def test_options_before_the_target_are_doctors_and_after_it_the_programs() -> None:
-    options, target = doctor._split_argv(["--timeout", "5", "--no-color", "-m", "pkg.mod", "--json", "x", "-v"])
+    options, target = doctor_command.split_argv(["--timeout", "5", "--no-color", "-m", "pkg.mod", "--json", "x", "-v"])
     assert options == ["--timeout", "5", "--no-color"] and target == ["-m", "pkg.mod", "--json", "x", "-v"]
-    options, target = doctor._split_argv(["--json=-", "script.py", "--timeout", "3"])
+    options, target = doctor_command.split_argv(["--json=-", "script.py", "--timeout", "3"])
     assert options == ["--json=-"] and target == ["script.py", "--timeout", "3"]
 
 
@@ -235,6 +236,9 @@ def test_ledger_records_survive_os_exit_and_fork(tmp_path: Path) -> None:
     )
     subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=60)
     records = _ledger.read(str(tmp_path))
-    assert [r["name"] for r in records] == ["work", "work"]
-    assert len({r["pid"] for r in records}) == 2 and len(list(tmp_path.glob("*.jsonl"))) == 2
-    assert all(r["parent_run_id"] is None and r["trace_id"] == r["id"] for r in records)
+    creates = [r for r in records if r["op"] == "create"]
+    assert [r["name"] for r in creates] == ["work", "work"]
+    assert len({r["pid"] for r in creates}) == 2 and len(list(tmp_path.glob("*.jsonl"))) == 2
+    assert all(r["parent_run_id"] is None and r["trace_id"] == r["id"] for r in creates)
+    assert all(r["thread"] == "MainThread" and r["library"] == "langsmith" for r in creates)
+    assert sorted(r["id"] for r in records if r["op"] == "end") == sorted(r["id"] for r in creates)
