@@ -3,8 +3,8 @@ the count in each, its status, and how to fix it by hand.
 
 Each run counts once, in the first of these that applies: *lost* (created, per the ledger, and
 never received), *duplicate* (received more than once), *never ended* (received without an end),
-*started after its parent ended* (counted when one thread started several under the same ended
-parent: a long-lived worker attaching unrelated jobs to it; a lone one is a fire-and-forget thread
+*started after its parent ended* (grouped by process and thread; counted when the ended parent has
+several: long-lived workers attaching unrelated jobs to it; a lone one is a fire-and-forget thread
 and only noted), *split* (a root here that is nested in the other execution). Split traces are the
 one comparison: the collector cannot see where code was called from, so a root is "split" when the
 other execution did without it.
@@ -240,6 +240,7 @@ def _late_groups(
         record = records.get(run_id, {})
         key = (int(record.get("pid") or 0), str(record.get("thread") or "?"), parent["id"])
         items.setdefault(key, []).append((run_id, (start - parent_end).total_seconds() * 1000))
+    per_parent = Counter(parent_id for (_, _, parent_id), found in items.items() for _ in found)
     out: dict[str, LateGroup] = {}
     for (pid, thread, parent_id), found in items.items():
         group = LateGroup(
@@ -249,7 +250,7 @@ def _late_groups(
             parent_name=str(runs[parent_id].get("name")),
             names=dict(Counter(str(runs[run_id].get("name")) for run_id, _ in found)),
             first_after_ms=round(min(after for _, after in found), 1),
-            counted=len(found) > 1,
+            counted=per_parent[parent_id] > 1,
         )
         out.update(dict.fromkeys((run_id for run_id, _ in found), group))
     return out

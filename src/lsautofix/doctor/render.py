@@ -11,7 +11,7 @@ from typing import IO
 
 from lsautofix.doctor.analyse import Problem, Report, RunAnalysis
 from lsautofix_collector import TreeNode
-from lsautofix_collector.render import run_label, tree_lines
+from lsautofix_collector.render import Key, group_siblings, run_label, tree_lines
 
 #: Output lines shown for an execution that failed; ``--show-output`` shows all that were kept.
 FAILED_TAIL = 20
@@ -34,8 +34,9 @@ def names(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} ×{count}" if count > 1 else name for name, count in counts.items())
 
 
-def _marked_first(run: RunAnalysis) -> list[TreeNode]:
-    """Traces with a problem run (or an error) first, each group in start order."""
+def _shown(run: RunAnalysis, key: Key, max_traces: int) -> tuple[list[TreeNode], int]:
+    """The traces to draw, at most ``max_traces`` lines of like traces, those with a problem run (or
+    an error) first; and how many traces that leaves out."""
 
     def troubled(node: TreeNode) -> bool:
         run_data = node.run
@@ -43,7 +44,9 @@ def _marked_first(run: RunAnalysis) -> list[TreeNode]:
             return True
         return any(troubled(child) for child in node.children)
 
-    return sorted(run.trees, key=lambda node: not troubled(node))
+    groups = sorted(group_siblings(run.trees, key), key=lambda group: not troubled(group[0]))
+    shown = [node for group in groups[:max_traces] for node in group]
+    return shown, len(run.trees) - len(shown)
 
 
 def describe(run: RunAnalysis) -> str:
@@ -157,13 +160,12 @@ class Rich(Plain):
 
 
 def _trees(ui: Plain, run: RunAnalysis, max_traces: int, failed: bool) -> None:
-    shown = _marked_first(run)[:max_traces]
-    hidden = len(run.trees) - len(shown)
-    ui.line()
-    ui.line(f"{run.title} (LANGSMITH_AUTOFIX={run.autofix}): {describe(run)}", "bold red" if failed else "bold")
-
     def key(node: TreeNode) -> str:
         return run.marks.get(str(node.run.get("id")), "")
+
+    shown, hidden = _shown(run, key, max_traces)
+    ui.line()
+    ui.line(f"{run.title} (LANGSMITH_AUTOFIX={run.autofix}): {describe(run)}", "bold red" if failed else "bold")
 
     def label(nodes: Sequence[TreeNode]) -> str:
         mark = _MARK_TEXT.get(key(nodes[0]), "")
@@ -213,7 +215,7 @@ def render(report: Report, ui: Plain, max_traces: int, show_output: bool) -> Non
     fixes = _fixes(report.problems)
     if fixes:
         ui.line()
-        ui.line("how to fix by hand, without lsautofix:", "bold")
+        ui.line("how to fix by hand:", "bold")
         ui.pairs(fixes)
     for note in report.notes:
         ui.line(note, "dim")
