@@ -93,6 +93,33 @@ def test_langchain_pipeline_example_is_one_trace_with_lsautofix(tmp_path: Path) 
     assert len(traces) == 1 and traces[0]["name"] == "qa_pipeline"
 
 
+def test_web_server_example_nests_executor_work_under_its_request_with_lsautofix(tmp_path: Path) -> None:
+    pytest.importorskip("uvicorn")
+    proc, report = run_doctor(tmp_path, str(EXAMPLES / "web_server.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["problems"]["split_traces"]["names"]["plain"] == {"load_user": 4}
+    fixed = report["runs"]["lsautofix"]
+    assert fixed["created"] == fixed["received"] == 12
+    assert sorted(shape(t) for t in fixed["traces"]) == [("handle_request", [("load_user", []), ("render", [])])] * 4
+
+
+def test_pytest_plugin_example_under_xdist_runs_under_doctor(tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    proc, report = run_doctor(
+        tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "4", str(EXAMPLES / "langsmith_pytest"),
+        timeout=400,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for run in report["runs"].values():
+        assert run["exit_status"] == 0 and run["unknown_endpoints"] == {}
+        assert [(e["examples"], e["evaluated"]) for e in run["experiments"]] == [(8, 8)]
+        assert len([p for p in run["processes"] if not p["main"]]) == 4  # the xdist workers
+    fixed = report["runs"]["lsautofix"]
+    assert fixed["created"] == fixed["received"] and len(fixed["traces"]) == 8
+    assert {t["name"] for t in fixed["traces"]} == {"test_answer"}
+    assert counts(report, "split_traces")[1] == 0 and counts(report, "lost_runs") == (0, 0)
+
+
 def test_failing_script_is_reported_with_status_and_stderr_in_both_runs(tmp_path: Path) -> None:
     script = tmp_path / "fails.py"
     script.write_text(
