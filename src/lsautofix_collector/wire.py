@@ -11,7 +11,12 @@ import re
 import uuid
 from typing import Any, NamedTuple
 
-import multipart
+try:
+    import multipart
+except ImportError as exc:  # an install without the extra: say which one
+    raise ImportError(
+        "the lsautofix collector needs the multipart package: pip install 'lsautofix[doctor]'"
+    ) from exc
 
 MAX_BODY = 64 * 1024 * 1024
 """Largest request body accepted, as sent (413 above)."""
