@@ -116,7 +116,7 @@ def render_trees(
     """Text of the trees, one line per run or group of like siblings; under ``title`` when given."""
     titled = title is not None
     lines = tree_lines(roots, key=key, collapse=collapse, under_title=titled, open_end=titled and bool(more))
-    out = [title] if titled else []
+    out = [title] if title is not None else []
     out += [line.guide + label(line.nodes) for line in lines]
     if more:
         out.append(("└── " if titled else "") + more)

@@ -141,7 +141,8 @@ def _settle(collector: Collector, limit: float = 2.0) -> None:
 
 def _tail(path: str, needle: str = "") -> tuple[list[str], int, int]:
     """The last :data:`KEPT_LINES` lines of a file, how many lines it had, and how many hold ``needle``."""
-    count, found, kept = 0, 0, deque(maxlen=KEPT_LINES)
+    count, found = 0, 0
+    kept: deque[str] = deque(maxlen=KEPT_LINES)
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             count += 1
