@@ -267,8 +267,9 @@ def test_ledger_records_survive_os_exit_and_fork(tmp_path: Path) -> None:
         }
     )
     subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=60)
-    records = _ledger.read(str(tmp_path))
+    records = _ledger.read(str(tmp_path), ends=True)
     creates = [r for r in records if r["op"] == "create"]
+    assert _ledger.read(str(tmp_path)) == creates
     assert [r["name"] for r in creates] == ["work", "work"]
     assert len({r["pid"] for r in creates}) == 2 and len(list(tmp_path.glob("*.jsonl"))) == 2
     assert all(r["parent_run_id"] is None and r["trace_id"] == r["id"] for r in creates)

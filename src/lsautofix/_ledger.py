@@ -140,8 +140,9 @@ def write(data: bytes) -> None:
     os.write(fd, data)
 
 
-def read(directory: str) -> list[dict[str, Any]]:
-    """Every record in ``directory`` (the doctor's side); a torn last line is skipped."""
+def read(directory: str, *, ends: bool = False) -> list[dict[str, Any]]:
+    """Every create record in ``directory`` (the doctor's side), and with ``ends`` the end records
+    too (``{"op": "end", "id": ...}``); a torn last line is skipped."""
     records: list[dict[str, Any]] = []
     try:
         names = sorted(os.listdir(directory))
@@ -157,7 +158,7 @@ def read(directory: str) -> list[dict[str, Any]]:
                         item = json.loads(line)
                     except ValueError:
                         continue
-                    if isinstance(item, dict):
+                    if isinstance(item, dict) and (ends or item.get("op", "create") == "create"):
                         records.append(item)
         except OSError:
             continue

@@ -191,7 +191,7 @@ def run_once(command: list[str], key: str, autofix: str, timeout: float, workdir
         stderr=stderr,
         stdout_lines=stdout_lines,
         stderr_lines=stderr_lines,
-        ledger=_ledger.read(ledger),
+        ledger=_ledger.read(ledger, ends=True),
         store=collector.store,
         evaluation_warnings=warned,
     )
