@@ -30,7 +30,8 @@ def collector() -> Iterator[Collector]:
 
 
 def sdk_env(collector: Collector, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_", "LSAUTOFIX"))}
+    # PYTEST_*: this suite may itself run under xdist; the suite under test starts its own workers
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_", "LSAUTOFIX", "PYTEST_"))}
     return {**env, **collector.env(project="plugin-tests"), **extra}
 
 

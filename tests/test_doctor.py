@@ -32,7 +32,7 @@ def run_doctor(
         text=True,
         timeout=timeout,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}, **(env or {})},
     )
     assert report.exists(), f"no report\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     return proc, json.loads(report.read_text())
@@ -404,6 +404,36 @@ def test_runs_attached_to_an_ended_parent_are_counted_per_thread_in_both_runs(tm
         groups = [g for g in run["late"] if g["counted"]]
         assert sum(g["runs"] for g in groups) == 6 and {g["parent_name"] for g in groups} == {"start_service"}
         assert all(g["thread"].startswith("consumer-") and g["names"] == {"job": g["runs"]} for g in groups)
+
+
+def test_a_fire_and_forget_thread_is_shown_not_counted(tmp_path: Path) -> None:
+    script = write(tmp_path, "fire.py", """
+        import threading, time
+        from langsmith import traceable
+
+        @traceable(name="notify")
+        def notify() -> None:
+            pass
+
+        def later() -> None:
+            time.sleep(0.2)
+            notify()
+
+        @traceable(name="handle")
+        def handle() -> threading.Thread:
+            thread = threading.Thread(target=later, name="notifier")
+            thread.start()
+            return thread
+
+        handle().join()
+    """)
+    proc, report = run_doctor(tmp_path, str(script))
+    assert counts(report, "late_runs") == (0, 0)
+    fixed = report["runs"]["lsautofix"]
+    if [t for t in fixed["traces"] if t["children"]]:  # lsautofix nested it under the ended handler
+        (group,) = fixed["late"]
+        assert (group["thread"], group["counted"], group["names"]) == ("notifier", False, {"notify": 1})
+        assert "fire-and-forget" in proc.stdout and proc.returncode == 0
 
 
 def test_runs_never_ended_are_reported_with_who_left_them_open(tmp_path: Path) -> None:

@@ -31,9 +31,9 @@ how problems are counted (each run once, in the first that applies):
   duplicate runs   runs received more than once
   runs never ended runs received without an end (the ledger tells whether the program ended them)
   runs after their parent ended
-                   runs one thread started after their parent had ended, when it started several
-                   under that parent (a long-lived worker started inside a traced function); a lone
-                   one is a fire-and-forget thread: shown, not counted
+                   runs that started after their parent had ended (shown per process and thread),
+                   when that parent has several (long-lived workers started inside a traced
+                   function); a lone one is a fire-and-forget thread: shown, not counted
   split traces     per run name, the roots one run created beyond those the other run created (or
                    attached to an ended parent); a split that lsautofix does not fix either is not seen
   unconsumed evaluations

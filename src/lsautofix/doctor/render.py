@@ -19,7 +19,7 @@ FAILED_TAIL = 20
 _MARK_TEXT = {
     "split off": "← split off",
     "late": "← started after its parent ended",
-    "late once": "← started after its parent ended (once in its thread)",
+    "late once": "← started after its parent ended (fire-and-forget)",
     "duplicate": "← received twice",
 }
 
@@ -69,7 +69,7 @@ def notes(run: RunAnalysis) -> list[str]:
             f"{where}: {plural(group.runs, 'run')} ({names(group.names)}) started after their parent "
             f"{group.parent_name!r} had ended, the first {group.first_after_ms:.1f} ms after"
         )
-        lines.append(text if group.counted else text + " (one run in its thread: fire-and-forget, not counted)")
+        lines.append(text if group.counted else text + " (the only one under that parent: fire-and-forget, not counted)")
     if run.never_ended:
         by_program = run.never_ended_by_program
         total = sum(run.never_ended.values())
