@@ -429,7 +429,7 @@ NOTHING_TRACED = (
 
 def changed_line(plain: RunAnalysis, fixed: RunAnalysis) -> str:
     """Non-empty when the program ended worse, or differently, only with lsautofix."""
-    if not fixed.failed or (plain.exit_status, plain.timed_out) == (fixed.exit_status, fixed.timed_out):
+    if not fixed.failed or plain.outcome() == fixed.outcome():  # two timeouts are alike, however killed
         return ""
     return (
         f"lsautofix changed the program: plain Python ended with {plain.outcome()}, with lsautofix it ended "

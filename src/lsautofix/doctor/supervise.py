@@ -46,18 +46,6 @@ class Execution:
     #: ``UnconsumedEvaluationWarning`` lines on stderr: lsautofix's word that an evaluation was lost.
     evaluation_warnings: int = 0
 
-    @property
-    def failed(self) -> bool:
-        return self.timed_out or self.exit_status != 0
-
-    def outcome(self) -> str:
-        """``exit 0``, ``killed by signal 9``, or ``timed out after 120 s``: how the program ended."""
-        if self.timed_out:
-            return f"timed out after {self.timeout:g} s"
-        if self.exit_status < 0:
-            return f"killed by signal {-self.exit_status}"
-        return f"exit {self.exit_status}"
-
 
 def child_env(
     collector: Collector, project: str, autofix: str, ledger: str, base: dict[str, str] | None = None
