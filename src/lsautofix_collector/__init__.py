@@ -1,6 +1,8 @@
-"""An embedded LangSmith-compatible collector on 127.0.0.1, for tests and ``lsautofix doctor``.
+"""A LangSmith-compatible collector on 127.0.0.1, for tests, ``lsautofix doctor`` and standalone use.
 
-``with Collector() as c:`` then run a program with ``c.env()``; ``c.store`` answers what arrived.
+``with Collector() as c:`` then run a program with ``c.env()`` (endpoint, its random API key,
+tracing on); ``c.store`` answers what arrived. ``python -m lsautofix_collector`` serves it from a
+shell. A package of its own, so that importing it never activates lsautofix.
 """
 
 from lsautofix_collector.server import Collector, RemoteHostError, is_loopback
