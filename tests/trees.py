@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-from lsautofix.collector import RunStore
+from lsautofix_collector import RunStore
 
 # An expected tree: "name" for a leaf, or ("name", [children...]).
 Shape = Union[str, tuple[str, list["Shape"]]]
