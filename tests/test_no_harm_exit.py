@@ -209,7 +209,7 @@ def test_daemon_threads_still_tracing_at_exit_are_not_blamed_on_the_endpoint(col
 @pytest.mark.parametrize("how", ["context", "extra"])
 @pytest.mark.parametrize("method", METHODS)
 def test_a_custom_client_follows_work_into_child_processes(collector, method, how):
-    from lsautofix.collector import Collector
+    from lsautofix_collector import Collector
 
     with Collector() as tenant:
         key = tenant.env()["LANGSMITH_API_KEY"]
