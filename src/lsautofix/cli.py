@@ -12,6 +12,8 @@ TYPE_CHECKING = False  # typing costs milliseconds to import; mypy still reads t
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+from lsautofix.config import PATCH_NAMES  # noqa: E402  (stdlib only, cheap)
+
 USAGE = """\
 usage: lsautofix [run] [python options] (script.py | -m module | -c code | -) [args ...]
        lsautofix [run] PYTHON [python options] (script.py | -m module | ...) [args ...]
@@ -24,7 +26,7 @@ exit, without changing its code ("python -m lsautofix" works the same way).
 commands:
   run       run the program with lsautofix active (the default)
   doctor    run the program twice against a local collector, without and with lsautofix,
-            and report split traces, lost runs and duplicates (see: lsautofix doctor --help)
+            and report what it loses or misplaces (see: lsautofix doctor --help)
 
 The runner sets LANGSMITH_AUTOFIX=1 and becomes the Python interpreter (same process), with
 the arguments untouched: "lsautofix ARGS" is "LANGSMITH_AUTOFIX=1 python ARGS", on the
@@ -43,8 +45,9 @@ Exit status: the program's own; 127 if PYTHON is not found, 126 if it cannot be 
 environment:
   LANGSMITH_AUTOFIX=1                 activate in every Python process (the installed .pth reads it)
   LANGSMITH_AUTOFIX_FLUSH_TIMEOUT=10  seconds an exit may wait for runs to be sent
-  LANGSMITH_AUTOFIX_DISABLE=a,b       patches to leave off: threads, tasks, processes, exit, evaluation
-"""
+  LANGSMITH_AUTOFIX_DISABLE=a,b       what to leave off, any of:
+                                      {names}
+""".replace("{names}", ", ".join(PATCH_NAMES))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
