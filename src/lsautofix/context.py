@@ -307,7 +307,7 @@ def _client_for(endpoint: dict[str, Any]) -> Any:
     return client
 
 
-def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` under a snapshot made by :func:`capture_remote` (in another process).
 
     With no snapshot the work runs with no tracing state, whatever this worker inherited.
@@ -342,7 +342,7 @@ def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], *args: 
     return result
 
 
-def _untraced(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def _untraced(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` with every tracing variable unset (None), then put the worker's values back."""
     tokens = [(var, var.set(None)) for var in _vars if var.get(None) is not None]
     try:

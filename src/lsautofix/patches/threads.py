@@ -33,7 +33,7 @@ def _caller(original: Callable[..., Any]) -> Callable[..., Any]:
     if type(original) is types.FunctionType:  # not isinstance: wrapt proxies __class__
         return original
 
-    def call(self: Any, *args: Any, **kwargs: Any) -> Any:  # another library's wrapper: bind it
+    def call(self: Any, /, *args: Any, **kwargs: Any) -> Any:  # another library's wrapper: bind it
         return original.__get__(self, type(self))(*args, **kwargs)
 
     return call
@@ -93,7 +93,7 @@ def _make_map(original: Callable[..., Any]) -> Callable[..., Any]:
     """``ThreadPoolExecutor.map`` (inherited from ``Executor``): one capture for every item."""
 
     @functools.wraps(original)
-    def map(self: Any, fn: Callable[..., Any], /, *iterables: Any, **kwargs: Any) -> Any:
+    def map(self: Any, fn: Callable[..., Any], *iterables: Any, **kwargs: Any) -> Any:  # as Executor.map
         if _patches.active:
             fn = _carry(fn)
         return original(self, fn, *iterables, **kwargs)
