@@ -2,7 +2,7 @@
 
 Not a benchmark itself (``run_all.py`` skips files starting with ``_``). Standard library only.
 
-:func:`collector` returns lsautofix's embedded collector (``lsautofix.collector.Collector``) when
+:func:`collector` returns lsautofix's embedded collector (``lsautofix_collector.Collector``) when
 it exists, else (or with ``--collector mini`` / ``LSAUTOFIX_BENCH_COLLECTOR=mini``)
 :class:`MiniCollector`, a small stand-in with the same surface the benchmarks use
 (``with c: c.env(); c.store.runs()``): it answers 200 to everything and records the runs it is sent
@@ -290,7 +290,7 @@ def collector(kind: str | None = None) -> Any:
         return MiniCollector()
     ensure_src_on_path()
     try:
-        from lsautofix.collector import Collector
+        from lsautofix_collector import Collector
 
         return Collector()
     except ImportError:
@@ -300,7 +300,7 @@ def collector(kind: str | None = None) -> Any:
 def add_collector_option(parser: Any) -> None:
     parser.add_argument(
         "--collector", choices=("auto", "mini"), default=None,
-        help=f"auto: lsautofix.collector if it exists (zstd on), else the stand-in in _common.py; mini: the "
+        help=f"auto: lsautofix_collector if it exists (zstd on), else the stand-in in _common.py; mini: the "
              f"stand-in (uncompressed multipart). Default: ${COLLECTOR_VAR} or auto",
     )
 
@@ -322,4 +322,4 @@ def count_dropped_connections(c: Any) -> list[int]:
 
 
 def collector_name(c: Any) -> str:
-    return "lsautofix.collector.Collector" if type(c).__name__ == "Collector" else "benchmarks/_common.MiniCollector"
+    return "lsautofix_collector.Collector" if type(c).__name__ == "Collector" else "benchmarks/_common.MiniCollector"

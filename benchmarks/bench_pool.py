@@ -41,7 +41,7 @@
     ratio is lsautofix / best manual. Goal: <= 1.2x. Every variant is checked: the collector must
     have all 401 runs of its trace, 400 of them children of the parent, and no stray traces.
 
-The collector is ``lsautofix.collector.Collector`` when it exists, else the stand-in in
+The collector is ``lsautofix_collector.Collector`` when it exists, else the stand-in in
 ``_common.py``.
 """
 

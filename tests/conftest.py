@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 import pytest
 
 if TYPE_CHECKING:
-    from lsautofix.collector import Collector
+    from lsautofix_collector import Collector
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -87,7 +87,7 @@ def run_script(
 
 @pytest.fixture
 def collector() -> Iterator[Collector]:
-    from lsautofix.collector import Collector
+    from lsautofix_collector import Collector
 
     with Collector() as c:
         yield c

@@ -51,14 +51,16 @@ class HangingEndpoint:
 class FaultProxy:
     """Forwards to ``upstream``, but answers ``status`` while failing, after ``delay`` seconds.
 
-    ``fail_for``: seconds from start during which every request gets ``status`` (None: always).
+    ``fail_for``: seconds from the first request during which every request gets ``status`` (None:
+    always). Counted from the first request, not from start: a program that starts late on a
+    loaded machine must still meet the outage.
     """
 
     def __init__(self, upstream: str, *, status: Optional[int] = None, fail_for: Optional[float] = None, delay: float = 0.0) -> None:
         target = urlsplit(upstream)
         proxy = self
         self.status, self.fail_for, self.delay = status, fail_for, delay
-        self.started = time.monotonic()
+        self.started: Optional[float] = None
         self.failed = 0
         self.forwarded = 0
 
@@ -73,6 +75,8 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else b""
                 if proxy.delay:
                     time.sleep(proxy.delay)
+                if proxy.started is None:
+                    proxy.started = time.monotonic()
                 failing = proxy.status is not None and (
                     proxy.fail_for is None or time.monotonic() - proxy.started < proxy.fail_for
                 )

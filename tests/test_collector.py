@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -18,8 +19,16 @@ from typing import Any
 
 import pytest
 
-from lsautofix.collector import Collector, RunStore, TreeNode, duration_ms, parse_multipart, parse_time
-from lsautofix.collector.wire import RequestError, decompress_zstd
+from lsautofix_collector import (
+    Collector,
+    RemoteHostError,
+    RunStore,
+    TreeNode,
+    duration_ms,
+    parse_multipart,
+    parse_time,
+)
+from lsautofix_collector.wire import RequestError, decompress_zstd
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,11 +59,21 @@ def run_sdk_script(collector: Collector, tmp_path: Path, code: str, *args: str) 
 
 
 def request(
-    collector: Collector, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    collector: Collector,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    key: str | None = "",
 ) -> tuple[int, Any]:
+    """One request with the collector's API key (``key``: another one; ``None``: no key at all)."""
     conn = http.client.HTTPConnection(collector.url.split("//")[1], timeout=10)
+    sent = {**(headers or {})}
+    if key is not None:
+        sent["x-api-key"] = key or collector.api_key
     try:
-        conn.request(method, path, body=body, headers=headers or {})
+        conn.request(method, path, body=body, headers=sent)
         response = conn.getresponse()
         return response.status, json.loads(response.read())
     finally:
@@ -117,7 +136,7 @@ def test_traced_parent_and_three_children_arrive_as_one_consistent_tree(tmp_path
     assert [p["name"] for p in store.projects().values()] == ["collector-tests"]
     lines = store.tree(root["id"]).render().splitlines()
     assert re.fullmatch(r"parent \[chain\] \d+\.\d ms", lines[0])
-    assert all(re.fullmatch(r"  child \[chain\] \d+\.\d ms", line) for line in lines[1:]) and len(lines) == 4
+    assert re.fullmatch(r"└── child \[chain\] ×3 \d+\.\d(–\d+\.\d)? ms", lines[1]) and len(lines) == 2
     summary = store.summary()
     assert json.loads(json.dumps(summary)) == summary
     assert (summary["runs"], summary["traces"], summary["roots"], summary["consistency_errors"]) == (4, 1, 1, 0)
@@ -237,8 +256,35 @@ def test_a_consistent_tree_has_no_errors_and_renders_indented() -> None:
     assert [r["name"] for r in store.children(root["id"])] == ["a", "b"]
     tree = store.tree(root["id"])
     assert isinstance(tree, TreeNode) and tree.run["id"] == root["id"]
-    assert tree.render() == "root [chain] 10.0 ms\n  a [chain] 10.0 ms\n    leaf [chain] 0.2 ms\n  b [chain] 2.5 ms"
+    assert tree.render() == (
+        "root [chain] 10.0 ms\n├── a [chain] 10.0 ms\n│   └── leaf [chain] 0.2 ms\n└── b [chain] 2.5 ms"
+    )
     assert [t.run["name"] for t in store_with(make_run("later", offset_ms=50), root).trees()] == ["root", "later"]
+
+
+def test_like_siblings_are_drawn_once_with_a_count_and_a_duration_range() -> None:
+    from lsautofix_collector.render import render_trees
+
+    root = make_run("root", took_ms=100)
+    scores = [make_run("score", root, offset_ms=1 + i, took_ms=0.5 + i) for i in range(24)]
+    failed = make_run("score", root, offset_ms=30, took_ms=1)
+    failed["error"] = "boom"
+    inner = [make_run("llm", s, offset_ms=1 + i, took_ms=0.1) for i, s in enumerate(scores)]
+    store = store_with(root, *scores, failed, *inner, make_run("root", offset_ms=200, took_ms=100))
+    assert store.tree(root["id"]).render().splitlines() == [
+        "root [chain] 100.0 ms",
+        "├── score [chain] ×24 0.5–23.5 ms",
+        "│   └── llm [chain] ×24 0.1 ms",
+        "└── score [chain] 1.0 ms ERROR",
+    ]
+    marked = {scores[3]["id"]}
+    text = render_trees(
+        store.trees(), title="traces", key=lambda n: n.run["id"] in marked, more="... 1 more trace", collapse=True
+    )
+    assert text.splitlines()[:4] == ["traces", "├── root [chain] 100.0 ms", "│   ├── score [chain] ×23 0.5–23.5 ms",
+                                     "│   │   └── llm [chain] ×23 0.1 ms"]  # fmt: skip
+    assert text.splitlines()[-2:] == ["├── root [chain] 100.0 ms", "└── ... 1 more trace"]
+    assert len(render_trees(store.trees(), collapse=False).splitlines()) == 1 + 25 + 24 + 1
 
 
 def test_a_broken_dotted_order_is_a_consistency_error() -> None:
@@ -282,8 +328,8 @@ def test_an_orphan_is_reported_and_hangs_under_a_placeholder() -> None:
     assert any(f"parent {lost['id']} was never received" in e for e in store.consistency_errors())
     rendered = store.tree(root["id"]).render().splitlines()
     assert rendered[0].startswith("root [chain]")
-    assert rendered[1] == f"  ? {lost['id']} (never received) [missing]"
-    assert rendered[2].startswith("    orphan [chain]")
+    assert rendered[1] == f"└── ? {lost['id']} (never received)"
+    assert rendered[2].startswith("    └── orphan [chain]")
 
 
 def test_updates_merge_whatever_order_they_arrive_in() -> None:
@@ -395,6 +441,14 @@ def test_parse_multipart_reads_attachments_and_rejects_truncation() -> None:
             parse_multipart(body[:cut], MULTIPART["Content-Type"])
 
 
+def test_a_part_whose_data_disagrees_with_its_content_length_is_refused(collector: Collector) -> None:
+    root = make_run("root")
+    body = multipart(sdk_parts(root)).replace(b"Content-Length: ", b"Content-Length: 1", 1)
+    status, payload = request(collector, "POST", "/runs/multipart", body, MULTIPART)
+    assert status == 400 and "multipart" in payload["detail"]
+    assert collector.store.runs() == {}
+
+
 def test_attachments_and_multipart_feedback_are_stored(collector: Collector) -> None:
     root = make_run("root")
     feedback_id = str(uuid.uuid4())
@@ -405,7 +459,11 @@ def test_attachments_and_multipart_feedback_are_stored(collector: Collector) -> 
     ]
     assert request(collector, "POST", "/runs/multipart", multipart(parts), MULTIPART)[0] == 202
     assert collector.store.run(root["id"])["attachments"] == {"image": {"content_type": "application/json", "size": 8}}
-    assert collector.store.feedback() == [{"id": feedback_id, "run_id": root["id"], "key": "k", "score": 1}]
+    (feedback,) = collector.store.feedback()
+    assert {k: feedback[k] for k in ("id", "run_id", "key", "score", "trace_id")} == {
+        "id": feedback_id, "run_id": root["id"], "key": "k", "score": 1, "trace_id": None
+    }  # fmt: skip
+    assert feedback["created_at"] and feedback["modified_at"]
 
 
 def test_zstd_output_is_bounded() -> None:
@@ -451,9 +509,10 @@ def test_chunked_bodies_and_keep_alive(collector: Collector) -> None:
     run = make_run("chunky")
     conn = http.client.HTTPConnection(collector.url.split("//")[1], timeout=10)
     body = json.dumps({"post": [run]}).encode()
-    conn.request("POST", "/runs/batch", body=iter([body[:10], body[10:]]), encode_chunked=True)
+    key = {"x-api-key": collector.api_key}
+    conn.request("POST", "/runs/batch", body=iter([body[:10], body[10:]]), headers=key, encode_chunked=True)
     assert conn.getresponse().read() == b"{}"
-    conn.request("GET", "/info")  # same connection
+    conn.request("GET", "/info", headers=key)  # same connection
     assert conn.getresponse().status == 200
     conn.close()
     assert collector.store.run(run["id"])["name"] == "chunky"
@@ -463,7 +522,8 @@ def test_env_sends_the_sdk_here_and_nowhere_else(collector: Collector) -> None:
     env = collector.env("proj")
     assert env["LANGSMITH_ENDPOINT"] == env["LANGCHAIN_ENDPOINT"] == collector.url
     assert env["LANGSMITH_PROJECT"] == "proj" and env["LANGSMITH_TRACING"] == "true"
-    assert env["LANGSMITH_API_KEY"] == "lsautofix-local" and env["LANGSMITH_RUNS_ENDPOINTS"] == ""
+    assert env["LANGSMITH_API_KEY"] == env["LANGCHAIN_API_KEY"] == collector.api_key
+    assert env["LANGSMITH_RUNS_ENDPOINTS"] == ""
 
 
 def test_start_is_idempotent_and_stop_releases_the_port() -> None:
@@ -482,21 +542,200 @@ def test_start_is_idempotent_and_stop_releases_the_port() -> None:
         http.client.HTTPConnection(url.split("//")[1], timeout=2).request("GET", "/info")
 
 
-def test_module_entry_point_serves_until_interrupted() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lsautofix.collector", "--no-zstd"], stdout=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        assert proc.stdout is not None
-        url = re.search(r"http://\S+", proc.stdout.readline()).group(0)  # type: ignore[union-attr]
-        conn = http.client.HTTPConnection(url.split("//")[1], timeout=10)
-        conn.request("GET", "/info")
-        assert json.loads(conn.getresponse().read())["instance_flags"]["zstd_compression_enabled"] is False
+# --- who may talk to it ---------------------------------------------------------------------------
+
+
+def test_requests_without_the_right_key_are_401_and_read_nothing(collector: Collector) -> None:
+    root = make_run("secret")
+    assert request(collector, "POST", "/runs/batch", json.dumps({"post": [root]}).encode())[0] == 202
+    for key in (None, "wrong", collector.api_key + "x"):
+        status, payload = request(collector, "GET", f"/runs/{root['id']}", key=key)
+        assert status == 401 and "x-api-key" in payload["detail"], (key, payload)
+        assert request(collector, "GET", "/info", key=key)[0] == 401
+        assert request(collector, "POST", "/runs/batch", json.dumps({"post": [make_run("intruder")]}).encode(),
+                       key=key)[0] == 401  # fmt: skip
+    assert [r["name"] for r in collector.store.runs().values()] == ["secret"]
+    assert request(collector, "GET", f"/runs/{root['id']}")[1]["name"] == "secret"
+
+
+def test_each_collector_makes_its_own_random_key() -> None:
+    with Collector() as one, Collector() as two:
+        assert one.api_key != two.api_key and len(one.api_key) >= 32
+        assert request(one, "GET", "/info", key=two.api_key)[0] == 401
+    assert Collector(api_key="chosen").api_key == "chosen"
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1", "example.invalid"])
+def test_a_host_that_is_not_loopback_is_refused_unless_allowed(host: str) -> None:
+    with pytest.raises(RemoteHostError, match="allow_remote"):
+        Collector(host)
+
+
+def test_loopback_hosts_are_accepted_and_remote_ones_serve_when_allowed() -> None:
+    for host in ("127.0.0.1", "localhost", "127.0.0.2"):
+        Collector(host)
+    with Collector("0.0.0.0", allow_remote=True) as everywhere:
+        port = everywhere.url.rsplit(":", 1)[1]
+        conn = http.client.HTTPConnection(f"127.0.0.1:{port}", timeout=10)
+        conn.request("GET", "/info", headers={"x-api-key": everywhere.api_key})
+        assert conn.getresponse().status == 200
         conn.close()
-        proc.send_signal(signal.SIGINT)
+
+
+def test_info_reports_a_version_the_installed_sdk_accepts() -> None:
+    """Every minimum backend version the installed SDK checks is met, so it never warns."""
+    import langsmith
+    from packaging.version import Version
+
+    from lsautofix_collector.api import VERSION
+
+    source = Path(langsmith.__file__).parent
+    minimums = {m for path in source.rglob("*.py") for m in re.findall(r'min_version="([\d.]+)"', path.read_text())}
+    assert minimums, "the SDK no longer checks backend versions this way: read langsmith's _backend_version"
+    assert all(Version(VERSION) >= Version(m) for m in minimums), (VERSION, sorted(minimums))
+
+
+def test_the_sdk_does_not_warn_that_the_collector_is_too_old(collector: Collector, tmp_path: Path) -> None:
+    proc = run_sdk_script(
+        collector,
+        tmp_path,
+        """
+        import logging
+        from langsmith import Client
+
+        logging.basicConfig(level=logging.WARNING)
+        client = Client()
+        print("version", client.info.version)
+        for name in ("runs", "datasets", "annotation_queues", "sessions", "threads"):
+            getattr(client, name, None)
+        """,
+    )
+    assert "version 0." in proc.stdout
+    assert "older than the minimum" not in proc.stderr and "Failed to get info" not in proc.stderr, proc.stderr
+
+
+def start_cli(*args: str, stderr: int | None = None) -> tuple[subprocess.Popen[str], str, str]:
+    """``python -m lsautofix_collector args``: the process, its URL and its API key, read from what it prints."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lsautofix_collector", *args],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        env=clean_env(),
+    )
+    assert proc.stdout is not None
+    url = re.search(r"http://\S+", proc.stdout.readline()).group(0)  # type: ignore[union-attr]
+    for _ in range(40):
+        found = re.search(r"export LANGSMITH_API_KEY=(\S+)", proc.stdout.readline())
+        if found:
+            return proc, url, found.group(1)
+    raise AssertionError("no LANGSMITH_API_KEY line")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_", "LSAUTOFIX"))}
+    return {**env, **extra}
+
+
+def get(url: str, path: str, key: str) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection(url.split("//")[1], timeout=10)
+    try:
+        conn.request("GET", path, headers={"x-api-key": key})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_module_entry_point_serves_until_interrupted_or_terminated(sig: int) -> None:
+    proc, url, key = start_cli("--no-zstd")
+    try:
+        status, info = get(url, "/info", key)
+        assert status == 200 and info["instance_flags"]["zstd_compression_enabled"] is False
+        assert get(url, "/info", "not-the-key")[0] == 401
+        proc.send_signal(sig)
         out, _ = proc.communicate(timeout=10)
-        assert '"runs": 0' in out
+        assert "lsautofix collector: 0 runs in 0 traces" in out
+        assert proc.returncode == 0
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_sigusr1_prints_the_summary_and_keeps_serving(tmp_path: Path) -> None:
+    proc, url, key = start_cli()
+    try:
+        script = tmp_path / "traced.py"
+        script.write_text(textwrap.dedent(PARENT_AND_CHILDREN))
+        env = clean_env(LANGSMITH_ENDPOINT=url, LANGSMITH_API_KEY=key, LANGSMITH_TRACING="true")
+        subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=60)
+        proc.send_signal(signal.SIGUSR1)
+        assert proc.stdout is not None
+        head = proc.stdout.readline()
+        while head and not head.startswith("lsautofix collector:"):  # the rest of the export lines
+            head = proc.stdout.readline()
+        assert head.startswith("lsautofix collector: 4 runs in 1 trace;"), head
+        assert re.fullmatch(r"└── parent \[chain\] \d+\.\d ms\n", proc.stdout.readline())
+        assert re.fullmatch(r"    └── child \[chain\] ×3 .*ms\n", proc.stdout.readline())
+        assert get(url, "/info", key)[0] == 200  # still serving
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+        assert out.strip().startswith("lsautofix collector: 4 runs in 1 trace;"), out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_env_serves_in_the_background_for_a_shell_to_eval(tmp_path: Path) -> None:
+    script = tmp_path / "traced.py"
+    script.write_text(textwrap.dedent(PARENT_AND_CHILDREN))
+    shell = (
+        f'eval "$({shlex.quote(sys.executable)} -m lsautofix_collector --env --project shell-proj)" || exit 9\n'
+        'echo "endpoint=$LANGSMITH_ENDPOINT project=$LANGSMITH_PROJECT"\n'
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} || exit 8\n"
+        'kill -TERM "$LSAUTOFIX_COLLECTOR_PID"\n'
+    )
+    # The collector's summary goes to the shell's stderr: communicate() returns once it exited.
+    proc = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, timeout=60, env=clean_env(), check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.fullmatch(r"endpoint=http://127\.0\.0\.1:\d+ project=shell-proj\n", proc.stdout), proc.stdout
+    assert "lsautofix collector: 4 runs in 1 trace;" in proc.stderr, proc.stderr
+    assert "└── parent [chain]" in proc.stderr
+
+
+def test_env_lines_are_exports_a_shell_reads_back_exactly() -> None:
+    from lsautofix_collector.__main__ import exports
+
+    env = {"A": "it's $HOME `x`", "B": ""}
+    shell = "\n".join(exports(env)) + '\nprintf "%s|%s" "$A" "$B"'
+    assert subprocess.run(["sh", "-c", shell], capture_output=True, text=True, check=True).stdout == "it's $HOME `x`|"
+
+
+def test_cli_refuses_a_remote_host_unless_allowed() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lsautofix_collector", "--host", "0.0.0.0"],
+        capture_output=True, text=True, timeout=30, env=clean_env(), check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "--allow-remote" in proc.stderr and proc.stdout == ""
+    served, url, key = start_cli("--host", "0.0.0.0", "--allow-remote")
+    try:
+        assert get("http://127.0.0.1:" + url.rsplit(":", 1)[1], "/info", key)[0] == 200
+    finally:
+        served.terminate()
+        served.communicate(timeout=10)
+
+
+def test_help_is_plain_text() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lsautofix_collector", "--help"], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert "``" not in proc.stdout and ":class:" not in proc.stdout
+    for word in ("--env", "--allow-remote", "SIGUSR1", "SIGTERM", "401"):
+        assert word in proc.stdout
+
+
+def test_importing_the_collector_does_not_activate_lsautofix() -> None:
+    code = "import sys, lsautofix_collector; print(sorted(m for m in sys.modules if m.startswith('lsautofix')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=clean_env())
+    assert "'lsautofix'" not in out.stdout and "lsautofix_collector" in out.stdout

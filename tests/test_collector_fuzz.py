@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from lsautofix.collector import Collector
+from lsautofix_collector import Collector
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 BOUNDARY = "fuzzboundary"
@@ -92,7 +92,7 @@ def send(collector: Collector, method: str, path: str, body: bytes, headers: dic
     """One request on a fresh connection; the answer must be complete JSON, and not a 5xx."""
     conn = http.client.HTTPConnection(collector.url.split("//")[1], timeout=10)
     try:
-        conn.request(method, path, body=body, headers=headers)
+        conn.request(method, path, body=body, headers={"x-api-key": collector.api_key, **headers})
         response = conn.getresponse()  # raises if the server dropped the connection
         payload = json.loads(response.read())
     finally:
@@ -254,9 +254,10 @@ def test_truncated_or_mislabelled_multipart_is_a_4xx(
     chunked=st.booleans(),
 )
 def test_impossible_content_lengths_are_a_4xx(collector: Collector, length: str, chunked: bool) -> None:
-    head = f"POST /runs/batch HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n"
+    key = f"x-api-key: {collector.api_key}\r\n"
+    head = f"POST /runs/batch HTTP/1.1\r\nHost: x\r\n{key}Content-Length: {length}\r\n"
     if chunked:  # an oversized or malformed chunk header instead
-        head = f"POST /runs/batch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{length.strip() or 'z'}\r\n"
+        head = f"POST /runs/batch HTTP/1.1\r\nHost: x\r\n{key}Transfer-Encoding: chunked\r\n\r\n{length.strip() or 'z'}\r\n"
     answer = raw(collector, (head + "\r\n").encode())
     assert re.match(rb"HTTP/1\.[01] 4\d\d ", answer), answer[:200]
     still_serving(collector)
@@ -267,7 +268,7 @@ def test_impossible_content_lengths_are_a_4xx(collector: Collector, length: str,
 def test_garbage_request_lines_are_a_4xx(collector: Collector, line: bytes) -> None:
     words = line.decode("latin-1").split()
     assume(words and not (len(words) == 2 and words[0] == "GET"))  # blank lines are skipped; HTTP/0.9 has no status
-    answer = raw(collector, line + b"\r\nContent-Length: 0\r\n\r\n")
+    answer = raw(collector, line + b"\r\nContent-Length: 0\r\nx-api-key: " + collector.api_key.encode() + b"\r\n\r\n")
     assert re.match(rb"HTTP/1\.[01] [24]\d\d ", answer), (line, answer[:200])  # 2xx if it happens to be valid
     still_serving(collector)
 
@@ -277,7 +278,8 @@ def test_garbage_request_lines_are_a_4xx(collector: Collector, line: bytes) -> N
 def test_bodies_shorter_than_declared_are_a_4xx_not_a_hang(
     collector: Collector, body: bytes, declared_extra: int
 ) -> None:
-    head = f"POST /runs/batch HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body) + declared_extra}\r\n\r\n"
+    head = f"POST /runs/batch HTTP/1.1\r\nHost: x\r\nx-api-key: {collector.api_key}\r\n"
+    head += f"Content-Length: {len(body) + declared_extra}\r\n\r\n"
     answer = raw(collector, head.encode() + body)
     assert re.match(rb"HTTP/1\.1 400 ", answer), answer[:200]
     still_serving(collector)

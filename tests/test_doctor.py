@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from lsautofix import doctor
+from lsautofix.doctor import command as doctor_command
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -30,7 +32,7 @@ def run_doctor(
         text=True,
         timeout=timeout,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}, **(env or {})},
     )
     assert report.exists(), f"no report\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     return proc, json.loads(report.read_text())
@@ -89,6 +91,33 @@ def test_langchain_pipeline_example_is_one_trace_with_lsautofix(tmp_path: Path) 
     assert split[0] >= 5 and split[1] == 0
     traces = report["runs"]["lsautofix"]["traces"]
     assert len(traces) == 1 and traces[0]["name"] == "qa_pipeline"
+
+
+def test_web_server_example_nests_executor_work_under_its_request_with_lsautofix(tmp_path: Path) -> None:
+    pytest.importorskip("uvicorn")
+    proc, report = run_doctor(tmp_path, str(EXAMPLES / "web_server.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["problems"]["split_traces"]["names"]["plain"] == {"load_user": 4}
+    fixed = report["runs"]["lsautofix"]
+    assert fixed["created"] == fixed["received"] == 12
+    assert sorted(shape(t) for t in fixed["traces"]) == [("handle_request", [("load_user", []), ("render", [])])] * 4
+
+
+def test_pytest_plugin_example_under_xdist_runs_under_doctor(tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    proc, report = run_doctor(
+        tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "4", str(EXAMPLES / "langsmith_pytest"),
+        timeout=400,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for run in report["runs"].values():
+        assert run["exit_status"] == 0 and run["unknown_endpoints"] == {}
+        assert [(e["examples"], e["evaluated"]) for e in run["experiments"]] == [(8, 8)]
+        assert len([p for p in run["processes"] if not p["main"]]) == 4  # the xdist workers
+    fixed = report["runs"]["lsautofix"]
+    assert fixed["created"] == fixed["received"] and len(fixed["traces"]) == 8
+    assert {t["name"] for t in fixed["traces"]} == {"test_answer"}
+    assert counts(report, "split_traces")[1] == 0 and counts(report, "lost_runs") == (0, 0)
 
 
 def test_failing_script_is_reported_with_status_and_stderr_in_both_runs(tmp_path: Path) -> None:
@@ -179,7 +208,7 @@ def test_rich_output_draws_the_trees_and_the_verdict(
         "from langsmith import traceable\n\n@traceable(name='inner')\ndef inner():\n    return 1\n\n"
         "@traceable(name='outer')\ndef outer():\n    return inner()\n\nouter()\n"
     )
-    monkeypatch.setattr(doctor, "_use_rich", lambda out, no_color: True)
+    monkeypatch.setattr(doctor_command, "use_rich", lambda out, no_color: True)
     assert doctor.main([str(script), "extra-arg"]) == 0
     out = capsys.readouterr().out
     assert "└── inner [chain]" in out and "│ split traces" in out
@@ -189,13 +218,17 @@ def test_rich_output_draws_the_trees_and_the_verdict(
 
 
 def test_options_before_the_target_are_doctors_and_after_it_the_programs() -> None:
-    options, target = doctor._split_argv(["--timeout", "5", "--no-color", "-m", "pkg.mod", "--json", "x", "-v"])
+    options, target = doctor_command.split_argv(["--timeout", "5", "--no-color", "-m", "pkg.mod", "--json", "x", "-v"])
     assert options == ["--timeout", "5", "--no-color"] and target == ["-m", "pkg.mod", "--json", "x", "-v"]
-    options, target = doctor._split_argv(["--json=-", "script.py", "--timeout", "3"])
+    options, target = doctor_command.split_argv(["--json=-", "script.py", "--timeout", "3"])
     assert options == ["--json=-"] and target == ["script.py", "--timeout", "3"]
 
 
-@pytest.mark.parametrize("argv", [[], ["-m"], ["missing_script.py"], ["--bogus", "x.py"], ["--timeout", "0", "x.py"]])
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["-m"], ["missing_script.py"], ["--bogus", "x.py"], ["--timeout", "0", "x.py"], ["-m", "nonexistent_mod"],
+     ["-m", "json.nonexistent"], ["-m", "email"]],
+)  # fmt: skip
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     try:
         status = doctor.main(argv)
@@ -234,7 +267,260 @@ def test_ledger_records_survive_os_exit_and_fork(tmp_path: Path) -> None:
         }
     )
     subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=60)
-    records = _ledger.read(str(tmp_path))
-    assert [r["name"] for r in records] == ["work", "work"]
-    assert len({r["pid"] for r in records}) == 2 and len(list(tmp_path.glob("*.jsonl"))) == 2
-    assert all(r["parent_run_id"] is None and r["trace_id"] == r["id"] for r in records)
+    records = _ledger.read(str(tmp_path), ends=True)
+    creates = [r for r in records if r["op"] == "create"]
+    assert _ledger.read(str(tmp_path)) == creates
+    assert [r["name"] for r in creates] == ["work", "work"]
+    assert len({r["pid"] for r in creates}) == 2 and len(list(tmp_path.glob("*.jsonl"))) == 2
+    assert all(r["parent_run_id"] is None and r["trace_id"] == r["id"] for r in creates)
+    assert all(r["thread"] == "MainThread" and r["library"] == "langsmith" for r in creates)
+    assert sorted(r["id"] for r in records if r["op"] == "end") == sorted(r["id"] for r in creates)
+
+
+# --- what the report says, and its exit status -----------------------------------------------------
+
+
+def write(tmp_path: Path, name: str, code: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(code))
+    return path
+
+
+def test_a_script_that_traces_nothing_is_not_called_fine(tmp_path: Path) -> None:
+    script = write(tmp_path, "untraced.py", """
+        print("this example needs langchain_core: pip install langchain-core")
+    """)
+    proc, report = run_doctor(tmp_path, str(script))
+    assert proc.returncode == 1 and report["exit_status"] == 1 and report["nothing_traced"] is True
+    assert report["verdict"].startswith("nothing was traced")
+    assert "no problem found" not in proc.stdout
+    assert proc.stdout.count("this example needs langchain_core") == 2  # its output is shown, for both runs
+
+
+def test_a_program_that_fails_only_with_lsautofix_is_the_first_line_and_exit_3(tmp_path: Path) -> None:
+    script = write(tmp_path, "differs.py", """
+        import os, sys
+        from langsmith import traceable
+
+        traceable(lambda: 1, name="step")()
+        if os.environ.get("LANGSMITH_AUTOFIX") == "1":
+            raise RuntimeError("only under lsautofix")
+    """)
+    proc, report = run_doctor(tmp_path, str(script))
+    assert proc.returncode == 3 and report["exit_status"] == 3
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("lsautofix changed the program: plain Python ended with exit 0, with lsautofix it "
+                            "ended with exit 1"), first  # fmt: skip
+    assert "RuntimeError: only under lsautofix" in proc.stdout  # the failing run's output is shown
+    assert report["verdict"] == report["changed"] == first
+
+
+def test_failing_only_without_lsautofix_is_a_note_not_a_change(tmp_path: Path) -> None:
+    script = write(tmp_path, "fixed.py", """
+        import os, sys
+        from langsmith import traceable
+
+        traceable(lambda: 1, name="step")()
+        sys.exit(0 if os.environ.get("LANGSMITH_AUTOFIX") == "1" else 4)
+    """)
+    proc, report = run_doctor(tmp_path, str(script))
+    assert proc.returncode == 0 and report["changed"] == ""
+    assert "the program ended with exit 4 only without lsautofix" in report["notes"]
+
+
+def test_show_output_prints_both_runs_output(tmp_path: Path) -> None:
+    script = write(tmp_path, "talks.py", """
+        import sys
+        from langsmith import traceable
+
+        traceable(lambda: 1, name="step")()
+        print("to stdout")
+        print("to stderr", file=sys.stderr)
+    """)
+    proc, _ = run_doctor(tmp_path, str(script))
+    assert "to stdout" not in proc.stdout  # it succeeded: no output unless asked
+    proc, _ = run_doctor(tmp_path, str(script), options=("--show-output",))
+    assert proc.stdout.count("| to stdout") == 2 and proc.stdout.count("| to stderr") == 2
+
+
+CONSUMERS = """
+    import queue, threading
+    from langsmith import traceable
+
+    jobs: queue.Queue = queue.Queue()
+
+    @traceable(name="job")
+    def job(n: int) -> int:
+        return n * 2
+
+    def consume() -> None:
+        while (n := jobs.get()) is not None:
+            job(n)
+
+    @traceable(name="start_service")
+    def start_service() -> list:
+        workers = [threading.Thread(target=consume, name=f"consumer-{i}") for i in range(2)]
+        for worker in workers:
+            worker.start()
+        return workers
+
+    workers = start_service()
+    for n in range(6):
+        jobs.put(n)
+    for _ in workers:
+        jobs.put(None)
+    for worker in workers:
+        worker.join()
+"""
+
+
+def test_consumer_threads_started_in_a_traced_function_are_never_called_fixed(tmp_path: Path) -> None:
+    proc, report = run_doctor(tmp_path, str(write(tmp_path, "consumers.py", CONSUMERS)))
+    fixed = report["runs"]["lsautofix"]
+    nested = sum(1 for t in fixed["traces"] for c in t["children"] if c["name"] == "job")
+    assert report["problems"]["split_traces"]["names"]["plain"].get("job", 0) == 0, report["problems"]
+    if nested:  # lsautofix attached the jobs to the ended start_service run: flagged, per thread
+        assert report["problems"]["late_runs"]["lsautofix"] == nested and proc.returncode == 1
+        assert report["problems"]["late_runs"]["status"] == "only with lsautofix"
+        threads = {g["thread"] for g in fixed["late"] if g["counted"]}
+        assert threads <= {"consumer-0", "consumer-1"} and threads
+        assert "started after its parent ended" in proc.stdout and "tracing_context(parent=False)" in proc.stdout
+
+
+def test_runs_attached_to_an_ended_parent_are_counted_per_thread_in_both_runs(tmp_path: Path) -> None:
+    script = write(tmp_path, "explicit.py", CONSUMERS.replace(
+        "def consume() -> None:\n        while (n := jobs.get()) is not None:\n            job(n)",
+        "def consume(parent) -> None:\n        while (n := jobs.get()) is not None:\n"
+        "            job(n, langsmith_extra={'parent': parent})",
+    ).replace(
+        "threading.Thread(target=consume, name=",
+        "threading.Thread(target=consume, args=(get_current_run_tree(),), name=",
+    ).replace("from langsmith import traceable", "from langsmith import get_current_run_tree, traceable"))
+    proc, report = run_doctor(tmp_path, str(script))
+    late = report["problems"]["late_runs"]
+    assert (late["plain"], late["lsautofix"], late["status"]) == (6, 6, "remains"), late
+    assert proc.returncode == 1
+    for run in report["runs"].values():
+        groups = [g for g in run["late"] if g["counted"]]
+        assert sum(g["runs"] for g in groups) == 6 and {g["parent_name"] for g in groups} == {"start_service"}
+        assert all(g["thread"].startswith("consumer-") and g["names"] == {"job": g["runs"]} for g in groups)
+
+
+def test_a_fire_and_forget_thread_is_shown_not_counted(tmp_path: Path) -> None:
+    script = write(tmp_path, "fire.py", """
+        import threading, time
+        from langsmith import traceable
+
+        @traceable(name="notify")
+        def notify() -> None:
+            pass
+
+        def later() -> None:
+            time.sleep(0.2)
+            notify()
+
+        @traceable(name="handle")
+        def handle() -> threading.Thread:
+            thread = threading.Thread(target=later, name="notifier")
+            thread.start()
+            return thread
+
+        handle().join()
+    """)
+    proc, report = run_doctor(tmp_path, str(script))
+    assert counts(report, "late_runs") == (0, 0)
+    fixed = report["runs"]["lsautofix"]
+    if [t for t in fixed["traces"] if t["children"]]:  # lsautofix nested it under the ended handler
+        (group,) = fixed["late"]
+        assert (group["thread"], group["counted"], group["names"]) == ("notifier", False, {"notify": 1})
+        assert "fire-and-forget" in proc.stdout and proc.returncode == 0
+
+
+def test_runs_never_ended_are_reported_with_who_left_them_open(tmp_path: Path) -> None:
+    script = write(tmp_path, "open.py", """
+        from langsmith import traceable
+        from langsmith.run_trees import RunTree
+
+        traceable(lambda: 1, name="fine")()
+        RunTree(name="left_open", run_type="chain").post()
+    """)
+    proc, report = run_doctor(tmp_path, str(script))
+    verdict = report["problems"]["never_ended"]
+    assert (verdict["plain"], verdict["lsautofix"]) == (1, 1) and verdict["names"]["lsautofix"] == {"left_open": 1}
+    assert report["runs"]["lsautofix"]["never_ended_by_program"] == 1
+    assert "never ended: left_open (the program never ended them)" in proc.stdout
+    assert proc.returncode == 1
+
+
+FAN_OUT = """
+    from concurrent.futures import ThreadPoolExecutor
+    from langsmith import traceable
+
+    @traceable(name="clean")
+    def clean(i: int) -> int:
+        return i
+
+    @traceable(name="score")
+    def score(i: int) -> int:
+        return i
+
+    @traceable(name="fan_out")
+    def fan_out() -> list:
+        local = [score(i) for i in range(24)]
+        with ThreadPoolExecutor(2) as pool:
+            return local + list(pool.map(score, range(2)))
+
+    for i in range(4):
+        clean(i)
+    fan_out()
+"""
+
+
+def test_like_siblings_collapse_and_traces_with_problems_come_first(tmp_path: Path) -> None:
+    script = write(tmp_path, "fan_out.py", FAN_OUT)
+    proc, report = run_doctor(tmp_path, str(script), options=("--max-traces", "1"))
+    plain = proc.stdout.split("with lsautofix (LANGSMITH_AUTOFIX=1)")[0]
+    assert "score [chain] ×2" in plain and "← split off" in plain  # the split-off ones, though they came last
+    assert "clean [chain]" not in plain and "... 5 more traces" in plain
+    fixed = proc.stdout.split("with lsautofix (LANGSMITH_AUTOFIX=1)")[1]
+    assert "clean [chain] ×4" in fixed and "... 1 more trace (" in fixed  # like traces are one line
+    assert report["problems"]["split_traces"]["plain"] == 2
+    proc, _ = run_doctor(tmp_path, str(script), options=("--max-traces", "2"))
+    fixed = proc.stdout.split("with lsautofix (LANGSMITH_AUTOFIX=1)")[1]
+    assert "    └── score [chain] ×26" in fixed and "more trace" not in fixed
+
+
+def test_each_run_counts_once_lost_runs_are_not_also_split(tmp_path: Path) -> None:
+    _proc, report = run_doctor(tmp_path, str(EXAMPLES / "threads_and_pool.py"))
+    split = report["problems"]["split_traces"]["names"]["plain"]
+    lost = [name for p in report["runs"]["plain"]["processes"] for name in p["lost"]]
+    assert not set(split) & set(lost), (split, lost)
+
+
+def test_langchain_runnables_get_a_config_hint(tmp_path: Path) -> None:
+    pytest.importorskip("langchain_core")
+    _proc, report = run_doctor(tmp_path, str(EXAMPLES / "langchain_pipeline.py"))
+    fixes = " ".join(report["problems"]["split_traces"]["fix"])
+    assert "config: RunnableConfig" in fixes and "invoke(x, config=config)" in fixes
+
+
+def test_subprocesses_report_to_the_collector_too(tmp_path: Path) -> None:
+    write(tmp_path, "child.py", """
+        from langsmith import traceable
+        traceable(lambda: 1, name="in_child")()
+    """)
+    script = write(tmp_path, "parent.py", f"""
+        import subprocess, sys
+        from langsmith import traceable
+
+        @traceable(name="in_parent")
+        def parent() -> None:
+            subprocess.run([sys.executable, {str(tmp_path / "child.py")!r}], check=True)
+
+        parent()
+    """)
+    _proc, report = run_doctor(tmp_path, str(script))
+    fixed = report["runs"]["lsautofix"]
+    assert fixed["received"] == fixed["created"] == 2
+    assert {p["main"] for p in fixed["processes"]} == {True, False}
+    assert sorted(t["name"] for t in fixed["traces"]) == ["in_child", "in_parent"]

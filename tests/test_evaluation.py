@@ -91,7 +91,7 @@ def client(collector, monkeypatch):
     lsautofix.install()
     from langsmith import Client
 
-    c = Client(api_url=collector.url, api_key="lsautofix-local")
+    c = Client(api_url=collector.url, api_key=collector.api_key)
     dataset = c.create_dataset("inproc")
     c.create_examples(inputs=[{"x": i} for i in range(3)], outputs=[{"y": i} for i in range(3)], dataset_id=dataset.id)
     yield c

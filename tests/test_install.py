@@ -33,8 +33,23 @@ TARGETS = [
 ]
 
 
+#: Attributes a class inherits and lsautofix puts on the class itself: absent again after uninstall.
+INHERITED = [(concurrent.futures.thread.ThreadPoolExecutor, "map")]
+_ABSENT = object()
+
+
+def _client_daemon_slot() -> object:
+    from langsmith.client import Client
+
+    return vars(Client)["_use_daemon_threads"]
+
+
 def _current() -> list[object]:
-    return [vars(owner)[name] if isinstance(owner, type) else getattr(owner, name) for owner, name in TARGETS]
+    import signal
+
+    found = [vars(owner)[name] if isinstance(owner, type) else getattr(owner, name) for owner, name in TARGETS]
+    found += [vars(owner).get(name, _ABSENT) for owner, name in INHERITED]
+    return [*found, _client_daemon_slot(), signal.getsignal(signal.SIGTERM)]
 
 
 @pytest.fixture
@@ -54,6 +69,20 @@ def test_uninstall_restores_the_exact_originals(pristine):
     lsautofix.uninstall()
     assert not lsautofix.is_installed()
     assert all(a is b for a, b in zip(_current(), pristine))
+    assert "map" not in vars(concurrent.futures.thread.ThreadPoolExecutor)
+
+
+def test_uninstall_gives_sigterm_back_its_default_action(pristine):
+    import signal
+
+    from langsmith import Client
+
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    lsautofix.install()
+    Client(api_url="http://127.0.0.1:9", api_key="unused", auto_batch_tracing=False)  # this process now traces
+    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    lsautofix.uninstall()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 def test_install_twice_is_one_install(pristine):

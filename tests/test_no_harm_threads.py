@@ -56,3 +56,13 @@ def test_consumer_threads_started_under_a_run_keep_it_for_life(collector):
 def test_consumer_threads_started_detached_make_a_trace_per_job(collector):
     run_script(collector, "consumer_threads.py", "detached")
     assert_trees(collector.store, "start_service", "job", "job", "job", "job")
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_task_keywords_named_like_our_parameters_reach_the_task(collector, method):
+    plain = run_script(collector, "task_keywords.py", method, mode="off")
+    collector.reset()
+    fixed = run_script(collector, "task_keywords.py", method)
+    assert fixed.stdout == plain.stdout and fixed.stderr == plain.stderr
+    assert fixed.stdout.count("('self', 1)") == 5
+    assert_trees(collector.store, ("parent", ["leaf"] * 5))

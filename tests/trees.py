@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-from lsautofix.collector import RunStore
+from lsautofix_collector import RunStore
 
 # An expected tree: "name" for a leaf, or ("name", [children...]).
 Shape = Union[str, tuple[str, list["Shape"]]]
@@ -30,6 +30,11 @@ def received_shapes(store: RunStore) -> list[tuple[str, tuple[Any, ...]]]:
         return (run["name"], tuple(sorted((build(k) for k in kids), key=repr)))
 
     return sorted((build(r) for r in store.roots()), key=repr)
+
+
+def store_is_clean(store: RunStore) -> bool:
+    """No run posted twice, every dotted order consistent, every parent received."""
+    return not store.duplicates() and not store.consistency_errors() and not store.orphans()
 
 
 def assert_trees(store: RunStore, *expected: Shape) -> None:

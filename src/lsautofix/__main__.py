@@ -1,4 +1,4 @@
-"""``python -m lsautofix``: see :mod:`lsautofix.cli`."""
+"""``python -m lsautofix``: see :mod:`lsautofix.cli` (the runner replaces this process with the program)."""
 
 import sys
 

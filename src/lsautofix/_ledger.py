@@ -1,10 +1,13 @@
-"""The doctor's run ledger: one JSON line per run a process *creates*, written as it happens.
+"""The doctor's run ledger: one JSON line per run a process *creates* or *ends*, written as it happens.
 
 ``lsautofix doctor`` sets ``LSAUTOFIX_LEDGER=<dir>`` in the programs it runs; the ``.pth`` line
 then calls :func:`install` (with or without lsautofix active), which wraps
-``langsmith.Client.create_run``. Every run the SDK creates goes through it: ``RunTree.post``
-calls it for ``@traceable``, ``trace()`` and ``langchain_core``'s tracer, on langsmith 0.14 and
-0.15. Comparing the ledger with what the collector received gives the runs lost, per process.
+``langsmith.Client.create_run`` and ``update_run``. Every run the SDK creates goes through them:
+``RunTree.post`` and ``patch`` call them for ``@traceable``, ``trace()`` and ``langchain_core``'s
+tracer, on langsmith 0.14 and 0.15. Comparing the ledger with what the collector received gives
+the runs lost per process, and tells a run the program never ended from one whose end was lost.
+A create record names the thread that created the run (runs attached to a long-ended parent come
+from long-lived threads) and the library that made it (LangChain runs get LangChain-shaped hints).
 
 Each record is one ``os.write`` to ``<dir>/<pid>.jsonl`` opened with ``O_APPEND``: nothing is
 buffered, so a record survives ``os._exit``, SIGTERM and SIGKILL, and a forked child (which gets
@@ -48,6 +51,7 @@ def _wrap_client(module: Any) -> None:
         import wrapt
 
         wrapt.wrap_function_wrapper(module, "Client.create_run", _create_run)
+        wrapt.wrap_function_wrapper(module, "Client.update_run", _update_run)
     except Exception:  # pragma: no cover - defensive: the doctor reports "ledger missing"
         logger.debug("lsautofix: the run ledger could not wrap create_run", exc_info=True)
 
@@ -84,15 +88,39 @@ def _create_run(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     return result
 
 
+def _update_run(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    result = wrapped(*args, **kwargs)
+    if kwargs.get("end_time") is not None and not kwargs.get("is_run_ops_buffer_flush"):
+        try:
+            run_id = kwargs.get("run_id", args[0] if args else None)
+            write((json.dumps({"op": "end", "id": _text(run_id), "pid": os.getpid()}) + "\n").encode())
+        except Exception:  # the ledger must never break tracing
+            logger.debug("lsautofix: the run ledger could not record a run's end", exc_info=True)
+    return result
+
+
+def _library(extra: Any) -> str | None:
+    """``langchain-core`` for runs LangChain's tracer made (it stamps ``extra.runtime.library``)."""
+    runtime = extra.get("runtime") if isinstance(extra, dict) else None
+    library = runtime.get("library") if isinstance(runtime, dict) else None
+    return library if isinstance(library, str) else None
+
+
 def _record(args: tuple, kwargs: dict) -> None:
     name = kwargs.get("name", args[0] if args else None)
+    thread = threading.current_thread()
     record = {
+        "op": "create",
         "id": _text(kwargs.get("id")),
         "name": None if name is None else str(name),
         "trace_id": _text(kwargs.get("trace_id")),
         "parent_run_id": _text(kwargs.get("parent_run_id")),
         "pid": os.getpid(),
         "ppid": os.getppid(),
+        "thread": thread.name,
+        "thread_id": thread.ident,
+        "library": _library(kwargs.get("extra")),
+        "ended": kwargs.get("end_time") is not None,
     }
     write((json.dumps(record) + "\n").encode())
 
@@ -112,8 +140,9 @@ def write(data: bytes) -> None:
     os.write(fd, data)
 
 
-def read(directory: str) -> list[dict[str, Any]]:
-    """Every record in ``directory`` (the doctor's side); a torn last line is skipped."""
+def read(directory: str, *, ends: bool = False) -> list[dict[str, Any]]:
+    """Every create record in ``directory`` (the doctor's side), and with ``ends`` the end records
+    too (``{"op": "end", "id": ...}``); a torn last line is skipped."""
     records: list[dict[str, Any]] = []
     try:
         names = sorted(os.listdir(directory))
@@ -129,7 +158,7 @@ def read(directory: str) -> list[dict[str, Any]]:
                         item = json.loads(line)
                     except ValueError:
                         continue
-                    if isinstance(item, dict):
+                    if isinstance(item, dict) and (ends or item.get("op", "create") == "create"):
                         records.append(item)
         except OSError:
             continue

@@ -144,7 +144,7 @@ def on_import() -> None:
         from lsautofix import _lifecycle, config
 
         _ledger_dir = os.environ.get(LEDGER_VAR) or None
-        if config.settings().enabled is not False:
+        if config.enabled() is not False:
             _lifecycle.arm()
         elif _ledger_dir:
             watch_for_tracing()

@@ -1,20 +1,22 @@
-"""Command line: ``lsautofix [run] script.py [args]``, ``lsautofix -m module [args]``, ``lsautofix doctor``.
+"""Command line: ``lsautofix [run] [python] ARGS``, ``lsautofix doctor ...``, ``--version``, ``--help``.
 
-The runner executes the target as ``python script.py`` would (``sys.argv``, ``__main__``,
-``sys.path[0]``, exit status, tracebacks) with lsautofix active, and sets
-``LANGSMITH_AUTOFIX=1`` so every Python child process it starts is active too.
+A thin dispatcher: the runner is :mod:`lsautofix.runner`, the doctor :mod:`lsautofix.doctor`.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from types import TracebackType
-from typing import Optional, Sequence
+
+TYPE_CHECKING = False  # typing costs milliseconds to import; mypy still reads the block below
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+from lsautofix.config import PATCH_NAMES  # noqa: E402  (stdlib only, cheap)
 
 USAGE = """\
-usage: lsautofix [run] script.py [args ...]
-       lsautofix [run] -m module [args ...]
+usage: lsautofix [run] [python options] (script.py | -m module | -c code | -) [args ...]
+       lsautofix [run] PYTHON [python options] (script.py | -m module | ...) [args ...]
        lsautofix doctor [options] (script.py | -m module) [args ...]
        lsautofix --version | --help
 
@@ -24,66 +26,42 @@ exit, without changing its code ("python -m lsautofix" works the same way).
 commands:
   run       run the program with lsautofix active (the default)
   doctor    run the program twice against a local collector, without and with lsautofix,
-            and report split traces, lost runs and duplicates (see: lsautofix doctor --help)
+            and report what it loses or misplaces (see: lsautofix doctor --help)
+
+The runner sets LANGSMITH_AUTOFIX=1 and becomes the Python interpreter (same process), with
+the arguments untouched: "lsautofix ARGS" is "LANGSMITH_AUTOFIX=1 python ARGS", on the
+interpreter that runs lsautofix and with its options ("python -X dev -m lsautofix app.py" is
+"python -X dev app.py"). lsautofix activates through the lsautofix.pth file that installing
+it puts in site-packages, in the program and in every Python process it starts.
+
+PYTHON, a first argument such as python, python3, python3.12 or a path to an interpreter,
+runs that interpreter instead (looked up on PATH, as a shell would). If it would not load
+lsautofix (not installed for it, or -S), a line on stderr says so and the program runs
+without lsautofix.
+
+Exit status: the program's own; 127 if PYTHON is not found, 126 if it cannot be run, 2 for
+"lsautofix" or "lsautofix run" alone. "lsautofix python" gives Python's interactive prompt.
 
 environment:
   LANGSMITH_AUTOFIX=1                 activate in every Python process (the installed .pth reads it)
   LANGSMITH_AUTOFIX_FLUSH_TIMEOUT=10  seconds an exit may wait for runs to be sent
-  LANGSMITH_AUTOFIX_DISABLE=a,b       patches to leave off: threads, tasks, processes, exit, evaluation
-"""
+  LANGSMITH_AUTOFIX_DISABLE=a,b       what to leave off, any of:
+                                      {names}
+""".replace("{names}", ", ".join(PATCH_NAMES))
 
 
-def _trim(tb: Optional[TracebackType]) -> Optional[TracebackType]:
-    """Drop the runner's own frames so the traceback reads as under plain ``python``."""
-    here = os.path.normcase(os.path.abspath(__file__))
-    import runpy
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch ``argv`` (default: this process's command line); returns an exit status.
 
-    ours = (here, os.path.normcase(os.path.abspath(runpy.__file__)), "<frozen runpy>")
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename not in ours and os.path.normcase(os.path.abspath(filename)) not in ours:
-            break
-        tb = tb.tb_next
-    return tb
-
-
-def run(argv: Sequence[str]) -> int:
-    """Run ``script.py args`` or ``-m module args`` as ``__main__`` with lsautofix active."""
-    import runpy
-
-    from lsautofix import _lifecycle
-
-    if not argv or argv[0] in ("-m",) and len(argv) < 2:
+    The runner does not return when it starts the program: this process becomes it.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
         sys.stderr.write(USAGE)
         return 2
-    os.environ["LANGSMITH_AUTOFIX"] = "1"
-    _lifecycle.arm()
-    try:
-        if argv[0] == "-m":
-            sys.argv[:] = list(argv[1:])
-            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
-        else:
-            path = argv[0]
-            if not os.path.exists(path):
-                sys.stderr.write(f"{sys.executable}: can't open file {os.path.abspath(path)!r}: No such file or directory\n")
-                return 2
-            sys.argv[:] = list(argv)
-            sys.path[0] = os.path.dirname(os.path.realpath(path))
-            runpy.run_path(path, run_name="__main__")
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        tb = _trim(exc.__traceback__)
-        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
-        return 1
-    return 0
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help", "help"):
+    if args[0] in ("-h", "--help", "help"):
         sys.stdout.write(USAGE)
-        return 0 if args else 2
+        return 0
     if args[0] in ("-V", "--version"):
         from lsautofix._version import describe
 
@@ -93,9 +71,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from lsautofix import doctor
 
         return doctor.main(args[1:])
+    from lsautofix import runner
+
+    # Interpreter options this process got (python -X dev -m lsautofix ...) go to the program too;
+    # a caller that passes argv is not this process's command line, so nothing is carried then.
+    options = runner.own_options(args) if argv is None else []
     if args[0] == "run":
         args = args[1:]
-    return run(args)
+        if not args:
+            sys.stderr.write(USAGE)
+            return 2
+    return runner.run(args, options)
 
 
 if __name__ == "__main__":  # pragma: no cover

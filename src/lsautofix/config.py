@@ -117,18 +117,35 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
 
 
 _settings: Optional[Settings] = None
+_enabled: Optional[tuple[Optional[bool]]] = None
+
+
+def enabled() -> Optional[bool]:
+    """``LANGSMITH_AUTOFIX`` alone, read once: all that activation needs.
+
+    The other settings are read when lsautofix installs, so a process that never traces (the
+    runner's own, before it becomes the program) never warns about them.
+    """
+    global _enabled
+    if _enabled is None:
+        _enabled = (parse_enabled(os.environ.get(ENABLE_VAR)),)
+    return _enabled[0]
 
 
 def settings() -> Settings:
     """The process's settings, read on first use (so each bad value warns once)."""
     global _settings
     if _settings is None:
-        _settings = read()
+        _settings = Settings(
+            enabled=enabled(),
+            flush_timeout=parse_flush_timeout(os.environ.get(TIMEOUT_VAR)),
+            disabled=parse_disabled(os.environ.get(DISABLE_VAR)),
+        )
     return _settings
 
 
 def reload() -> Settings:
-    """Read the environment again (tests, and the runner after it changes the environment)."""
-    global _settings
-    _settings = None
+    """Read the environment again (tests)."""
+    global _settings, _enabled
+    _settings = _enabled = None
     return settings()

@@ -46,18 +46,38 @@ def _read() -> tuple[Any, ...]:
     return ()
 
 
-def _compile(variables: tuple[ContextVar[Any], ...]) -> Callable[[], tuple[Any, ...]]:
-    """A function returning every variable's value, written out as one tuple expression.
+def _compile(variables: tuple[ContextVar[Any], ...]) -> tuple[Callable[[], tuple[Any, ...]], type]:
+    """Write out, for these variables, the two functions on every carried unit of work's path.
 
-    Capture runs on every traced submit and on every untraced one too (to learn that there is
-    nothing to carry); one expression of bound ``get`` calls reads 12 variables in about 150 ns
-    where a loop takes about 350 ns (Python 3.11, benchmarks/bench_threads.py).
+    ``_read()`` returns every variable's value in one tuple expression, and the state's ``run``
+    sets the ones that are not None, calls the function and resets them, in straight lines. They
+    run on every traced submit (``_read`` on untraced ones too, to learn there is nothing to
+    carry); a loop over 12 variables with ``zip`` costs about three times as much
+    (benchmarks/bench_threads.py). Generated once per set of variables, as ``namedtuple`` does.
     """
-    names = {f"_g{i}": var.get for i, var in enumerate(variables)}
-    body = ", ".join(f"_g{i}(None)" for i in range(len(variables)))
-    source = f"def _read():\n    return ({body}{',' if variables else ''})\n"
+    n = len(variables)
+    names: dict[str, Any] = {f"_v{i}": var for i, var in enumerate(variables)}
+    names.update({f"_g{i}": var.get for i, var in enumerate(variables)})
+    xs = "".join(f"x{i}, " for i in range(n))
+    source = "\n".join(
+        [
+            "def _read():",
+            f"    return ({''.join(f'_g{i}(None), ' for i in range(n))})",
+            "def run(self, fn, /, *args, **kwargs):",
+            f"    ({xs}) = self.values",
+            *(f"    t{i} = None if x{i} is None else _v{i}.set(x{i})" for i in range(n)),
+            "    try:",
+            "        return fn(*args, **kwargs)",
+            "    finally:",
+            *(f"        if t{i} is not None: _v{i}.reset(t{i})" for i in reversed(range(n))),
+            "",
+        ]
+    )
     exec(source, names)
-    return names["_read"]  # type: ignore[no-any-return]
+    run = names["run"]
+    run.__doc__ = "Call ``fn`` with these tracing values set; the thread's other variables are untouched."
+    state_class = type("TracingState", (TracingState,), {"__slots__": (), "run": run})
+    return names["_read"], state_class
 
 
 _langsmith_vars: tuple[ContextVar[Any], ...] = ()
@@ -65,11 +85,11 @@ _langchain_vars: tuple[ContextVar[Any], ...] = ()
 
 
 def _bind() -> None:
-    """Recompile :func:`_read` for langsmith's variables (current run first), then langchain_core's."""
-    global _vars, _nones, _read
+    """Recompile for langsmith's variables (current run first), then langchain_core's."""
+    global _vars, _nones, _read, _state_class
     variables = tuple(dict.fromkeys(_langsmith_vars + _langchain_vars))
     if variables != _vars:
-        _read = _compile(variables)
+        _read, _state_class = _compile(variables)
         _vars, _nones = variables, (None,) * len(variables)
 
 
@@ -109,29 +129,25 @@ def tracing_variables() -> tuple[ContextVar[Any], ...]:
 class TracingState:
     """The tracing variables' values where work was submitted, and the current run, held strongly.
 
-    :meth:`run` may be entered by several threads at once (a ``ThreadPool.map`` shares one state
-    among its tasks): it sets the variables in the running thread's own context, never entering a
-    shared ``Context`` object.
+    :meth:`run` sets, in the running thread's own context, the variables the submitter had set,
+    and resets them after the call: a worker's context holds no tracing state between tasks (its
+    threads start with none), so the ones the submitter had unset are unset there too. It may be
+    entered by several threads at once (a ``ThreadPool.map`` shares one state among its tasks):
+    no shared ``Context`` object is ever entered. The ``run`` of each set of variables is
+    generated (:func:`_compile`).
     """
 
-    __slots__ = ("variables", "values", "parent")
+    __slots__ = ("values", "parent")
 
-    def __init__(self, variables: tuple[ContextVar[Any], ...], values: tuple[Any, ...], parent: Any) -> None:
-        self.variables = variables
+    def __init__(self, values: tuple[Any, ...], parent: Any) -> None:
         self.values = values
         self.parent = parent  # keeps the current run alive until the work has run
 
     def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Call ``fn`` with these tracing values; the thread's other variables are untouched."""
-        changed = []
-        for var, value in zip(self.variables, self.values):
-            if var.get(None) is not value:
-                changed.append((var, var.set(value)))
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            for var, token in reversed(changed):
-                var.reset(token)
+        raise NotImplementedError  # pragma: no cover - replaced in each generated subclass
+
+
+_state_class: type = TracingState
 
 
 def capture() -> Optional[TracingState]:
@@ -140,7 +156,7 @@ def capture() -> Optional[TracingState]:
     if values == _nones:
         return None
     ref = values[0] if _langsmith_vars else None  # the SDK's weak reference to the current run
-    return TracingState(_vars, values, ref() if ref is not None else None)
+    return _state_class(values, ref() if ref is not None else None)  # type: ignore[no-any-return]
 
 
 def has_tracing_state() -> bool:
@@ -291,7 +307,7 @@ def _client_for(endpoint: dict[str, Any]) -> Any:
     return client
 
 
-def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` under a snapshot made by :func:`capture_remote` (in another process).
 
     With no snapshot the work runs with no tracing state, whatever this worker inherited.
@@ -305,7 +321,13 @@ def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], *args: 
 
         options = dict(snapshot)
         if "client" in options:
-            options["client"] = _client_for(options["client"])
+            client = options["client"] = _client_for(options["client"])
+            if "parent" in options:
+                # A child run posts with its parent's client, ahead of the context's: the parent
+                # made from the headers must carry it (the headers path would give it the default).
+                from langsmith.run_trees import RunTree
+
+                options["parent"] = RunTree.from_headers(options["parent"], client=client)
         manager = tracing_context(**options)
         manager.__enter__()
     except Exception:
@@ -320,5 +342,11 @@ def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], *args: 
     return result
 
 
-def _untraced(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    return TracingState(_vars, _nones, None).run(fn, *args, **kwargs)
+def _untraced(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run ``fn`` with every tracing variable unset (None), then put the worker's values back."""
+    tokens = [(var, var.set(None)) for var in _vars if var.get(None) is not None]
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)

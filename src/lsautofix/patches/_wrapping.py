@@ -17,6 +17,18 @@ logger = logging.getLogger("lsautofix")
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple, dict], Any]
 
+#: Recorded as the original of an attribute a class inherited: undoing the patch deletes ours.
+_INHERITED: Any = object()
+
+
+def _own(owner: Any, name: str) -> Any:
+    """What ``owner`` itself holds under ``name`` (a class may inherit it), and what to wrap."""
+    if isinstance(owner, type):
+        own = owner.__dict__.get(name, _INHERITED)
+        return own, (getattr(owner, name) if own is _INHERITED else own)
+    original = getattr(owner, name)
+    return original, original
+
 
 class Patches:
     """The attributes one patch module has wrapped."""
@@ -41,10 +53,10 @@ class Patches:
         with self._lock:
             if not self.active or any(o is owner and n == name for o, n, _, _ in self._done):
                 return
-            original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+            own, original = _own(owner, name)
             patched = wrapt.FunctionWrapper(original, wrapper)
             setattr(owner, name, patched)
-            self._done.append((owner, name, original, patched))
+            self._done.append((owner, name, own, patched))
 
     def replace(self, owner: Any, name: str, make: Callable[[Any], Any]) -> None:
         """Put ``make(original)``, a plain function, on ``owner.name`` (for the hottest paths).
@@ -57,10 +69,10 @@ class Patches:
         with self._lock:
             if not self.active or any(o is owner and n == name for o, n, _, _ in self._done):
                 return
-            original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+            own, original = _own(owner, name)
             patched = make(original)
             setattr(owner, name, patched)
-            self._done.append((owner, name, original, patched))
+            self._done.append((owner, name, own, patched))
 
     def when_imported(self, module_name: str, apply: Callable[[Any], None]) -> None:
         """Run ``apply(module)`` now if the module is imported, else right after it is."""
@@ -87,7 +99,9 @@ class Patches:
             self.active = False
             for owner, name, original, patched in reversed(self._done):
                 current = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
-                if current is patched:
+                if current is patched and original is _INHERITED:
+                    delattr(owner, name)
+                elif current is patched:
                     setattr(owner, name, original)
                 else:
                     logger.debug("lsautofix: %r.%s was wrapped again by another library; ours now passes through", owner, name)

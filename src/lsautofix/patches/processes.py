@@ -45,7 +45,7 @@ class RemoteCall:
         self.snapshot = snapshot
         self.fn = fn
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return context.run_remote(self.snapshot, self.fn, *args, **kwargs)
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -40,7 +40,12 @@ _patches = Patches()
 _SIGNAL = signal.SIGTERM
 #: Code that may hold a lock the flush needs (the SDK's queue and buffer, its HTTP pools, logging).
 _HOLDERS = ("langsmith", "lsautofix", "queue", "logging", "concurrent.futures", "urllib3", "requests", "http.client")
-_STOP_WAIT = 0.25  # seconds the flush waits for the main thread to stop before it starts anyway
+_STOP_WAIT = 0.1  # seconds the flush waits for the main thread to stop before it starts anyway
+
+#: The watcher's name in the kernel (15 characters at most): a parent that terminates this
+#: process reads it from /proc to know that lsautofix took SIGTERM here.
+_WATCHER_NAME = "lsautofix-sigtm"
+_ESCALATE_AFTER = 0.3  # seconds a terminated child may stay unresponsive before it is killed
 
 _armed_pid: Optional[int] = None
 _pipe: Optional[tuple[int, int]] = None
@@ -78,6 +83,7 @@ def arm() -> None:
 
 def _watch(read_end: int) -> None:
     """Wake when faulthandler writes to the pipe: a SIGTERM arrived, whatever the main thread does."""
+    _name_os_thread(_WATCHER_NAME)
     while True:
         try:
             data = os.read(read_end, 65536)
@@ -182,6 +188,81 @@ def _may_hold_locks(frame: Any) -> bool:
     return False
 
 
+def _name_os_thread(name: str) -> None:
+    """Name this thread in the kernel (Linux), where ``ps -L`` and a parent reading /proc see it."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as comm:
+            comm.write(name)
+    except OSError:
+        pass
+
+
+# --- the parent: a terminated child that cannot answer ------------------------------------------
+#
+# A child whose main thread is in a C call that holds the GIL (``sum(range(10**9))``) runs no
+# Python at all, in any thread, until the call returns: neither the handler nor the watcher can
+# flush, and SIGTERM stays caught. Plain Python's default action would have ended it at once, so
+# ``Process.terminate()`` (and ``Pool.terminate()``, ``with Pool()``) checks such a child after
+# :data:`_ESCALATE_AFTER` and, if lsautofix's watcher is there and SIGTERM is still caught, kills it
+# with SIGKILL: what it held is lost, as without lsautofix, and its exit code is -9, not -15.
+
+
+def _has_watcher(pid: int) -> bool:
+    """Whether lsautofix took SIGTERM in ``pid`` (its watcher thread is named in /proc; Linux)."""
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/comm") as comm:
+                if comm.read().strip() == _WATCHER_NAME:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def _catches_sigterm(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            caught = next(line for line in status if line.startswith("SigCgt:")).split()[1]
+    except (OSError, StopIteration, IndexError):
+        return False
+    return bool(int(caught, 16) >> (int(_SIGNAL) - 1) & 1)
+
+
+def _escalate(pidfd: int, pid: int) -> None:
+    try:
+        time.sleep(_ESCALATE_AFTER)
+        if _catches_sigterm(pid) and _has_watcher(pid):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # the pidfd cannot name a reused pid
+    except OSError:
+        pass
+    finally:
+        os.close(pidfd)
+
+
+def _process_terminate(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    popen = getattr(instance, "_popen", None)
+    pid = getattr(popen, "pid", None)
+    pidfd = None
+    alive = pid and getattr(popen, "returncode", 0) is None
+    if _patches.active and alive and hasattr(os, "pidfd_open") and _has_watcher(pid):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            pidfd = None
+    result = wrapped(*args, **kwargs)
+    if pidfd is not None:
+        thread = threading.Thread(target=_escalate, args=(pidfd, pid), name="lsautofix-terminate", daemon=True)
+        try:
+            flushing.start_quietly(thread)
+        except RuntimeError:
+            os.close(pidfd)
+    return result
+
+
+def _patch_process(module: Any) -> None:
+    _patches.wrap(module.BaseProcess, "terminate", _process_terminate)
+
+
 # --- fork: a child starts with the default action ---------------------------------------------
 
 
@@ -235,6 +316,7 @@ def apply() -> None:
         return
     if arm not in flushing.on_tracing:
         flushing.on_tracing.append(arm)
+    _patches.when_imported("multiprocessing.process", _patch_process)
     _forksafe.add(_forksafe.before, _before_fork)
     _forksafe.add(_forksafe.after_in_parent, _after_fork_in_parent)
     _forksafe.add(_forksafe.after_in_child, _after_fork_in_child)

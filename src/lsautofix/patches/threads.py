@@ -5,7 +5,8 @@ Each unit of work runs with its submitter's tracing state and nothing else of it
 the tracing variables set; an executor task runs in its worker's own context, with the tracing
 variables set for the task and reset after it. Threads an executor, pool or server starts for
 itself carry nothing. Work submitted with no tracing state is left untouched.
-``Executor.map`` and ``loop.run_in_executor`` go through ``submit``.
+``loop.run_in_executor`` goes through ``submit``; ``ThreadPoolExecutor.map`` does too, after
+capturing the state once for all its items.
 
 A thread carries its starter's state for its whole life: a fire-and-forget thread nests under a
 run that has already returned, as it should; so does a long-lived worker loop started inside a
@@ -32,7 +33,7 @@ def _caller(original: Callable[..., Any]) -> Callable[..., Any]:
     if type(original) is types.FunctionType:  # not isinstance: wrapt proxies __class__
         return original
 
-    def call(self: Any, *args: Any, **kwargs: Any) -> Any:  # another library's wrapper: bind it
+    def call(self: Any, /, *args: Any, **kwargs: Any) -> Any:  # another library's wrapper: bind it
         return original.__get__(self, type(self))(*args, **kwargs)
 
     return call
@@ -71,6 +72,35 @@ def _make_start(original: Callable[..., Any]) -> Callable[..., Any]:
     return start
 
 
+class _Carried(functools.partial):  # type: ignore[type-arg]
+    """``partial(state.run, fn)``: a task that already carries its state (``submit`` passes it on).
+
+    A ``partial`` subclass keeps the C call path; ``submit`` knows it by its exact type.
+    """
+
+    __slots__ = ()
+
+
+def _carry(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with the caller's tracing state, or ``fn`` itself when there is none to carry."""
+    if type(fn) is _Carried or context.is_context_run(fn):
+        return fn
+    state = context.capture()
+    return fn if state is None else _Carried(state.run, fn)
+
+
+def _make_map(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``ThreadPoolExecutor.map`` (inherited from ``Executor``): one capture for every item."""
+
+    @functools.wraps(original)
+    def map(self: Any, fn: Callable[..., Any], *iterables: Any, **kwargs: Any) -> Any:  # as Executor.map
+        if _patches.active:
+            fn = _carry(fn)
+        return original(self, fn, *iterables, **kwargs)
+
+    return map
+
+
 def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
     """``ThreadPoolExecutor.submit``: the task runs with the submitter's tracing state.
 
@@ -80,14 +110,14 @@ def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
     parent run) lives in the work item, until the task has run.
     """
     call = _caller(original)
-    capture, partial, is_context_run = context.capture, functools.partial, context.is_context_run
+    capture, is_context_run = context.capture, context.is_context_run
 
     @functools.wraps(original)
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        if _patches.active:
+        if _patches.active and type(fn) is not _Carried:
             state = capture()
             if state is not None and not is_context_run(fn):
-                return call(self, partial(state.run, fn), *args, **kwargs)
+                return call(self, _Carried(state.run, fn), *args, **kwargs)
         return call(self, fn, *args, **kwargs)
 
     return submit
@@ -95,6 +125,7 @@ def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _patch_executor(module: Any) -> None:
     _patches.replace(module.ThreadPoolExecutor, "submit", _make_submit)
+    _patches.replace(module.ThreadPoolExecutor, "map", _make_map)
 
 
 def apply() -> None:

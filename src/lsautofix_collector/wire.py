@@ -11,13 +11,19 @@ import re
 import uuid
 from typing import Any, NamedTuple
 
+try:
+    import multipart
+except ImportError as exc:  # an install without the extra: say which one
+    raise ImportError(
+        "the lsautofix collector needs the multipart package: pip install 'lsautofix[doctor]'"
+    ) from exc
+
 MAX_BODY = 64 * 1024 * 1024
 """Largest request body accepted, as sent (413 above)."""
 MAX_DECOMPRESSED = 256 * 1024 * 1024
 """Largest zstd body accepted once decompressed (413 above): no decompression bombs."""
 
 _BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^\s;]+))', re.IGNORECASE)
-_PART_NAME = re.compile(rb'(?:^|;)\s*name="([^"]*)"', re.IGNORECASE)
 
 
 class RequestError(Exception):
@@ -107,29 +113,28 @@ def boundary_of(content_type: str) -> bytes:
 
 
 def parse_multipart(body: bytes, content_type: str) -> list[Part]:
-    """Split a ``multipart/form-data`` body into parts; it must end with the closing delimiter."""
-    delimiter = b"\r\n--" + boundary_of(content_type)
-    chunks = (b"\r\n" + body).split(delimiter)[1:]  # [0] is the preamble
-    closing = next((i for i, chunk in enumerate(chunks) if chunk.startswith(b"--")), None)
-    if closing is None:
-        raise RequestError(400, "multipart body is truncated or has no boundary")
-    parts = []
-    for chunk in chunks[:closing]:
-        chunk = chunk.lstrip(b" \t")  # transport padding
-        if not chunk.startswith(b"\r\n") or chunk.startswith(b"\r\n\r\n"):
-            raise RequestError(400, "malformed multipart part (no header block)")
-        head, sep, data = chunk[2:].partition(b"\r\n\r\n")
-        if not sep:
-            raise RequestError(400, "malformed multipart part (headers never end)")
-        headers = {}
-        for line in head.split(b"\r\n"):
-            key, colon, value = line.partition(b":")
-            if not colon:
-                raise RequestError(400, f"malformed multipart header line {line[:80]!r}")
-            headers[key.strip().lower()] = value.strip()
-        match = _PART_NAME.search(headers.get(b"content-disposition", b""))
-        if match is None:
-            raise RequestError(400, "multipart part without a name")
-        name = match.group(1).decode("utf-8", "replace")
-        parts.append(Part(name, headers.get(b"content-type", b"").decode("latin-1"), data))
+    """Split a ``multipart/form-data`` body into parts, with the ``multipart`` package's strict parser.
+
+    The body must end with the closing delimiter, and every part must be ``form-data`` with a name
+    (a truncated upload is refused, not half-stored). A part's ``Content-Length``, which the SDK
+    sends, must match its data.
+    """
+    boundary = boundary_of(content_type)
+    parts: list[Part] = []
+    segment: multipart.MultipartSegment | None = None
+    chunks: list[bytes] = []
+    try:
+        with multipart.PushMultipartParser(boundary, content_length=len(body), strict=True) as parser:
+            for event in parser.parse(body):
+                if isinstance(event, multipart.MultipartSegment):
+                    segment, chunks = event, []
+                elif event:
+                    chunks.append(event)
+                elif segment is not None:
+                    parts.append(Part(segment.name or "", segment.header("Content-Type", "") or "", b"".join(chunks)))
+                    segment = None
+    except multipart.ParserLimitReached as exc:
+        raise RequestError(413, f"multipart body over a limit: {exc}") from None
+    except multipart.MultipartError as exc:
+        raise RequestError(400, f"malformed multipart body: {exc}") from None
     return parts

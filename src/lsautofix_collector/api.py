@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from lsautofix.collector.store import RunStore, now_iso, parse_time
-from lsautofix.collector.wire import (
+from lsautofix_collector.store import RunStore, now_iso, parse_time
+from lsautofix_collector.wire import (
     MAX_DECOMPRESSED,
     RequestError,
     canonical_uuid,
@@ -24,9 +24,12 @@ from lsautofix.collector.wire import (
     parse_multipart,
 )
 
-#: Reported as the server version. PEP 440-valid and >= 0.8.10, the version from which the SDK
-#: sends feedback through the run queue (multipart) as it does against LangSmith itself.
-VERSION = "0.12.0+lsautofix"
+#: Reported as the server version. PEP 440-valid and at least every minimum the SDK checks
+#: (``_check_backend_version``: 0.16.0 for most v2 resources, 0.18.0 for ``sessions`` in langsmith
+#: 0.15.1), so it never warns that the backend is too old; >= 0.8.10 also makes it send feedback
+#: through the run queue (multipart) as it does against LangSmith itself. A test reads the
+#: installed SDK's minimums and fails when a newer SDK asks for more.
+VERSION = "0.18.0+lsautofix"
 
 Query = dict[str, list[str]]
 Answer = tuple[int, Any]
@@ -49,6 +52,28 @@ def run_fields(value: Any, what: str, run_id: str | None = None) -> dict[str, An
         if run.get(key) is not None and not isinstance(run[key], str):
             raise RequestError(422, f"{what}.{key} must be a string")
     return run
+
+
+#: Fields the SDK's ``Feedback`` model requires (``Optional`` ones included): what LangSmith fills
+#: when a client leaves them out, as ``create_feedback`` without ``trace_id`` does.
+_FEEDBACK_DEFAULTS = ("run_id", "trace_id", "score", "value", "comment", "correction", "feedback_source",
+                      "session_id", "start_time", "comparative_experiment_id", "feedback_group_id", "extra")  # fmt: skip
+
+
+def feedback_fields(value: Any, what: str, feedback_id: str | None = None) -> dict[str, Any]:
+    """A feedback checked and completed, so that ``list_feedback()`` and ``read_feedback()`` validate."""
+    item = dict(obj(value, what))
+    if feedback_id is not None:
+        item["id"] = feedback_id
+    else:
+        item["id"] = canonical_uuid(item["id"], f"{what}.id") if item.get("id") else str(uuid.uuid4())
+    for key in ("run_id", "trace_id", "session_id"):
+        if item.get(key) is not None:
+            item[key] = canonical_uuid(item[key], f"{what}.{key}")
+    if not isinstance(item.get("key"), str):
+        raise RequestError(422, f"{what}.key must be a string")
+    created = now_iso()
+    return {**dict.fromkeys(_FEEDBACK_DEFAULTS), "created_at": created, "modified_at": created, **item}
 
 
 def _runs_list(value: Any, what: str) -> list[dict[str, Any]]:
@@ -114,11 +139,14 @@ class Api:
             ("POST", "/datasets", self.create_dataset),
             ("GET", "/datasets", self.list_datasets),
             ("GET", "/datasets/{id}", self.read_dataset),
+            ("PATCH", "/datasets/{id}", self.update_dataset),
             ("DELETE", "/datasets/{id}", self.delete_dataset),
+            ("PUT", "/datasets/{id}/tags", self.tag_dataset),
             ("POST", "/examples/bulk", self.create_examples),
             ("POST", "/examples", self.create_example),
             ("GET", "/examples", self.list_examples),
             ("GET", "/examples/{id}", self.read_example),
+            ("PATCH", "/examples/{id}", self.update_example),
             ("POST", "/feedback", self.create_feedback),
             ("GET", "/feedback", self.list_feedback),
             ("GET", "/feedback/{id}", self.read_feedback),
@@ -149,6 +177,7 @@ class Api:
             return handler(*args, query=query, headers=headers, body=body, sent=sent)
         if known_path:
             return 405, {"detail": f"Method {method} not allowed on {path}"}
+        self.store.log_unknown(method, path)
         return 404, {"detail": f"Not Found: the lsautofix collector does not implement {method} {path}"}
 
     # --- tracing -----------------------------------------------------------------------------
@@ -188,9 +217,7 @@ class Api:
                     raise RequestError(422, f"run {ident}: attachments must be an object")
                 attachments[field] = {"content_type": part.content_type, "size": len(part.data)}
             elif kind == "feedback" and not field:
-                item = dict(obj(loads(part.data, f"part {part.name}"), f"part {part.name}"))
-                item["id"] = ident
-                feedback.append(item)
+                feedback.append(feedback_fields(loads(part.data, f"part {part.name}"), f"part {part.name}", ident))
             else:
                 raise RequestError(422, f"unknown multipart part {part.name[:80]!r}")
         for op in (*posts, *patches):  # parts may set any field: check the result as a whole
@@ -380,6 +407,24 @@ class Api:
         dataset = self.store.datasets().get(dataset_id)
         return (200, dataset) if dataset else (404, {"detail": f"Dataset {dataset_id} not found"})
 
+    def update_dataset(self, dataset_id: str, *, body: bytes, **_: Any) -> Answer:
+        dataset = self.store.datasets().get(dataset_id)
+        if dataset is None:
+            return 404, {"detail": f"Dataset {dataset_id} not found"}
+        dataset.pop("example_count", None)
+        update = {k: v for k, v in _changes(obj(loads(body), "dataset update")).items() if k != "created_at"}
+        return 200, self.store.put_dataset({**dataset, **update, "modified_at": now_iso()})
+
+    def tag_dataset(self, dataset_id: str, *, body: bytes, **_: Any) -> Answer:
+        """``update_dataset_tag``: name a version (``as_of``); the pytest plugin tags git commit and branch."""
+        spec = obj(loads(body), "dataset tag")
+        tag, as_of = spec.get("tag"), spec.get("as_of")
+        if not isinstance(tag, str) or not tag or not isinstance(as_of, str) or parse_time(as_of) is None:
+            raise RequestError(422, "a dataset tag needs a tag (a string) and as_of (an ISO 8601 time)")
+        if not self.store.tag_dataset(dataset_id, tag, as_of):
+            return 404, {"detail": f"Dataset {dataset_id} not found"}
+        return 200, {"as_of": as_of, "tags": sorted(self.store.dataset_tags(dataset_id))}
+
     def delete_dataset(self, dataset_id: str, **_: Any) -> Answer:
         if not self.store.delete_dataset(dataset_id):
             return 404, {"detail": f"Dataset {dataset_id} not found"}
@@ -394,12 +439,14 @@ class Api:
         split = spec.pop("split", None)
         if split is not None:
             metadata = {**metadata, "dataset_split": split if isinstance(split, list) else [split]}
+        # LangSmith puts every example in a split, "base" unless told; the pytest plugin relies on it
+        metadata.setdefault("dataset_split", ["base"])
         return {
             "inputs": {},
             "outputs": None,
             "source_run_id": None,
             **spec,
-            "metadata": metadata or None,
+            "metadata": metadata,
             "id": canonical_uuid(spec["id"], f"{what}.id") if spec.get("id") else str(uuid.uuid4()),
             "dataset_id": dataset_id,
             "created_at": spec.get("created_at") if isinstance(spec.get("created_at"), str) else now_iso(),
@@ -433,11 +480,24 @@ class Api:
         example = self.store.examples().get(example_id)
         return (200, example) if example else (404, {"detail": f"Example {example_id} not found"})
 
+    def update_example(self, example_id: str, *, body: bytes, **_: Any) -> Answer:
+        """``update_example`` without multipart: the fields it sends replace the example's."""
+        example = self.store.examples().get(example_id)
+        if example is None:
+            return 404, {"detail": f"Example {example_id} not found"}
+        update = dict(obj(loads(body), "example update"))
+        update.pop("id", None)
+        update.pop("attachments_operations", None)
+        old_split = (example.get("metadata") or {}).get("dataset_split")
+        if isinstance(update.get("metadata"), dict) and update.get("split") is None and old_split:
+            update["metadata"] = {"dataset_split": old_split, **update["metadata"]}
+        merged = self._example({**example, **{k: v for k, v in update.items() if v is not None}}, "example update")
+        return 200, self.store.put_example({**merged, "id": example_id, "created_at": example["created_at"]})
+
     # --- feedback ------------------------------------------------------------------------------
 
     def create_feedback(self, *, body: bytes, **_: Any) -> Answer:
-        item = dict(obj(loads(body), "feedback"))
-        item["id"] = canonical_uuid(item["id"], "feedback.id") if item.get("id") else str(uuid.uuid4())
+        item = feedback_fields(loads(body), "feedback")
         self.store.add_feedback(item)
         return 200, item
 

@@ -133,15 +133,11 @@ class TreeNode:
     run: dict[str, Any]
     children: list[TreeNode] = field(default_factory=list)
 
-    def render(self, indent: int = 0) -> str:
-        """One line per run, ``name [run_type] 12.3 ms``, two spaces of indent per level."""
-        ms = duration_ms(self.run)
-        took = f" {ms:.1f} ms" if ms is not None else " (not ended)"
-        if self.run.get("run_type") == "missing":
-            took = ""
-        error = " ERROR" if self.run.get("error") else ""
-        line = f"{'  ' * indent}{self.run.get('name')} [{self.run.get('run_type')}]{took}{error}"
-        return "\n".join([line, *(child.render(indent + 1) for child in self.children)])
+    def render(self) -> str:
+        """This tree as text, like siblings collapsed: :func:`lsautofix_collector.render.render_trees`."""
+        from lsautofix_collector.render import render_trees
+
+        return render_trees([self])
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able summary of the tree (no inputs or outputs)."""
@@ -177,8 +173,10 @@ class RunStore:
             self._projects: dict[str, dict[str, Any]] = {}
             self._datasets: dict[str, dict[str, Any]] = {}
             self._examples: dict[str, dict[str, Any]] = {}
+            self._dataset_tags: dict[str, dict[str, str]] = {}
             self._feedback: list[dict[str, Any]] = []
             self._requests: list[tuple[str, str, int]] = []
+            self._unknown: list[tuple[str, str]] = []
             self._ingests: list[dict[str, Any]] = []
 
     # --- writing (the server) ----------------------------------------------------------------
@@ -236,6 +234,19 @@ class RunStore:
         with self._lock:
             return self._datasets.pop(dataset_id, None) is not None
 
+    def tag_dataset(self, dataset_id: str, tag: str, as_of: str) -> bool:
+        """Name a version of a dataset (False when there is no such dataset)."""
+        with self._lock:
+            if dataset_id not in self._datasets:
+                return False
+            self._dataset_tags.setdefault(dataset_id, {})[tag] = as_of
+            return True
+
+    def dataset_tags(self, dataset_id: str) -> dict[str, str]:
+        """Tag -> ``as_of`` of a dataset's named versions."""
+        with self._lock:
+            return dict(self._dataset_tags.get(dataset_id, {}))
+
     def put_example(self, example: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._examples[str(example["id"])] = example
@@ -254,6 +265,11 @@ class RunStore:
     def log_request(self, method: str, path: str, status: int) -> None:
         with self._lock:
             self._requests.append((method, path, status))
+
+    def log_unknown(self, method: str, path: str) -> None:
+        """A request for an endpoint the collector does not implement (as opposed to a missing object)."""
+        with self._lock:
+            self._unknown.append((method, path))
 
     # --- reading: runs -----------------------------------------------------------------------
 
@@ -459,6 +475,11 @@ class RunStore:
         with self._lock:
             return list(self._requests)
 
+    def unknown_requests(self) -> list[tuple[str, str]]:
+        """(method, path) of requests to endpoints the collector does not implement."""
+        with self._lock:
+            return list(self._unknown)
+
     def ingests(self) -> list[dict[str, Any]]:
         """Accepted ingest requests: ``path``, ``encoding`` ("zstd" or ""), ``bytes`` as sent, op counts."""
         with self._lock:
@@ -477,5 +498,5 @@ class RunStore:
             "projects": len(self.projects()),
             "feedback": len(self.feedback()),
             "requests": len(self.requests()),
-            "unknown_requests": sum(1 for _, _, status in self.requests() if status == 404),
+            "unknown_requests": len(self.unknown_requests()),
         }

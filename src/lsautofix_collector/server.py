@@ -1,29 +1,51 @@
 """The HTTP side: a stdlib ``ThreadingHTTPServer`` on 127.0.0.1 in front of :class:`Api`.
 
-Bodies are read whole (``Content-Length`` or chunked), capped, and every failure is answered with
-a 4xx JSON ``{"detail": ...}``; a request never takes the server down.
+Every request must carry the collector's API key (``x-api-key``, as the SDK sends it on every
+request, ``/info`` included), a random one per collector unless given: the store holds every input
+and output received. Bodies are read whole (``Content-Length`` or chunked), capped, and every
+failure is answered with a 4xx JSON ``{"detail": ...}``; a request never takes the server down.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
+import secrets
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from lsautofix.collector.api import VERSION, Api
-from lsautofix.collector.store import RunStore
-from lsautofix.collector.wire import MAX_BODY, RequestError
+from lsautofix_collector.api import VERSION, Api
+from lsautofix_collector.store import RunStore
+from lsautofix_collector.wire import MAX_BODY, RequestError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-logger = logging.getLogger("lsautofix.collector")
+logger = logging.getLogger("lsautofix_collector")
 
-API_KEY = "lsautofix-local"
+
+
+class RemoteHostError(ValueError):
+    """A non-loopback address to listen on, without ``allow_remote=True``."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (``127.0.0.1``, ``::1``, ``localhost``)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
 
 
 class _Server(ThreadingHTTPServer):
@@ -32,11 +54,16 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class Collector:
     """A LangSmith-compatible endpoint for the real SDK: ``with Collector() as c:``, run with ``c.env()``.
 
     ``zstd`` and ``multipart`` set what ``/info`` advertises, and so which ingest path the SDK
-    takes: compressed multipart (default), plain multipart, or ``/runs/batch`` JSON.
+    takes: compressed multipart (default), plain multipart, or ``/runs/batch`` JSON. ``api_key``
+    defaults to a random one; ``allow_remote`` permits a ``host`` that is not a loopback address.
     """
 
     def __init__(
@@ -47,8 +74,17 @@ class Collector:
         zstd: bool = True,
         multipart: bool = True,
         max_body: int = MAX_BODY,
+        api_key: str | None = None,
+        allow_remote: bool = False,
     ) -> None:
-        self.host, self.port = host, port
+        if not allow_remote and not is_loopback(host):
+            raise RemoteHostError(
+                f"{host!r} is not a loopback address: anyone who reaches it could read every run received. "
+                "Pass allow_remote=True (--allow-remote) to listen there anyway."
+            )
+        self.host, self.port = host.strip("[]"), port
+        #: What every request must send as ``x-api-key``; :meth:`env` gives it to the SDK.
+        self.api_key = api_key or secrets.token_urlsafe(24)
         self.zstd, self.multipart, self.max_body = zstd, multipart, max_body
         self.store = RunStore()
         self.api = Api(self.store, self.info)
@@ -60,13 +96,15 @@ class Collector:
         """``http://HOST:PORT``, where the SDK must send; the server must be started."""
         if self._server is None:
             raise RuntimeError("the collector is not started: call start() or use it as a context manager")
-        return f"http://{self.host}:{self._server.server_address[1]}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._server.server_address[1]}"
 
     def start(self) -> Self:
         """Listen and serve on daemon threads; idempotent."""
         with self._lock:
             if self._server is None:
-                server = _Server((self.host, self.port), _handler_for(self))
+                server_class = _Server6 if ":" in self.host else _Server
+                server = server_class((self.host, self.port), _handler_for(self))
                 server.daemon_threads = True
                 thread = threading.Thread(
                     target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="lsautofix-collector", daemon=True
@@ -103,8 +141,8 @@ class Collector:
         return {
             "LANGSMITH_ENDPOINT": url,
             "LANGCHAIN_ENDPOINT": url,
-            "LANGSMITH_API_KEY": API_KEY,
-            "LANGCHAIN_API_KEY": API_KEY,
+            "LANGSMITH_API_KEY": self.api_key,
+            "LANGCHAIN_API_KEY": self.api_key,
             "LANGSMITH_TRACING": "true",
             "LANGSMITH_TRACING_V2": "true",
             "LANGCHAIN_TRACING_V2": "true",
@@ -216,8 +254,16 @@ def _handler_for(collector: Collector) -> type[BaseHTTPRequestHandler]:
                     raise _BodyError(400, "malformed chunked body")
                 out += chunk
 
+        def _authorized(self) -> bool:
+            sent = self.headers.get("x-api-key", "").strip().encode("utf-8", "surrogateescape")
+            return hmac.compare_digest(sent, collector.api_key.encode())
+
         def _handle(self) -> None:
             path, query_string = self._target()
+            if not self._authorized():
+                self.close_connection = True  # the body stays unread: nothing of it is trusted
+                self._send(401, {"detail": "missing or wrong x-api-key: use the key the collector printed (env())"})
+                return
             try:
                 body = self._read_body()
             except _BodyError as exc:

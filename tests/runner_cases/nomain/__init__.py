@@ -1,0 +1,1 @@
+"""A package without __main__: python -m nomain refuses it."""

@@ -1,0 +1,218 @@
+"""Fork, signals and exit: never hang, never lose, never slow the program down.
+
+Each test is a user program run against the collector, with lsautofix and, where the comparison
+is the point, as plain Python.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import SCENARIOS, clean_environ, command, run_script
+from faults import FaultProxy
+from trees import assert_trees, received_shapes, store_is_clean
+
+METHODS = ("fork", "spawn", "forkserver")
+
+
+def _environ(collector, mode: str, **extra: str) -> dict[str, str]:
+    env = clean_environ(collector.env())
+    if mode != "off":
+        env["LANGSMITH_AUTOFIX"] = "1"
+    env.update(extra)
+    return env
+
+
+# --- fork children --------------------------------------------------------------------------
+
+
+def test_fork_children_leaving_by_sys_exit_do_not_hang_and_deliver_their_runs(collector):
+    proc = run_script(collector, "fork_exit.py", "traced", timeout=60)
+    assert proc.stdout.count("child exit status 0") == 2, proc.stdout + proc.stderr
+    assert_trees(collector.store, ("parent", ["leaf"]), ("child_work", ["leaf"]), ("child_work", ["leaf"]))
+
+
+def test_fork_children_that_never_trace_exit_at_once(collector):
+    proc = run_script(collector, "fork_exit.py", "quiet", timeout=60)
+    assert proc.stdout.count("child exit status 0") == 2, proc.stdout + proc.stderr
+    assert_trees(collector.store, ("parent", ["leaf"]))
+
+
+def test_fork_child_has_the_threads_plain_python_gives_it(collector):
+    plain = run_script(collector, "fork_exit.py", "threads", mode="off", timeout=60)
+    fixed = run_script(collector, "fork_exit.py", "threads", timeout=60)
+    assert "child threads: ['MainThread']" in plain.stdout
+    assert fixed.stdout == plain.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _gunicorn_stop_seconds(collector, mode: str, requests: int) -> float:
+    """Serve ``requests`` requests from `gunicorn --preload -w 2`, SIGTERM the master, time its stop."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "--preload", "-w", "2", "-b", f"127.0.0.1:{port}", "gunicorn_app:app"]
+    proc = subprocess.Popen(cmd, cwd=SCENARIOS, env=_environ(collector, mode), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/warm", timeout=5) as answer:
+                    answer.read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError(f"gunicorn did not start: {proc.communicate(timeout=5)}")
+                time.sleep(0.1)
+        for i in range(requests - 1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/r{i}", timeout=5) as answer:
+                assert answer.read() == f"hello /r{i}".encode()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        return time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_gunicorn_preload_stops_as_fast_as_plain_and_delivers_every_run(collector):
+    pytest.importorskip("gunicorn")
+    plain = _gunicorn_stop_seconds(collector, "off", 6)
+    collector.reset()
+    fixed = _gunicorn_stop_seconds(collector, "env", 6)
+    assert fixed <= plain + 1.0, (plain, fixed)
+    assert_trees(collector.store, "boot", *["handle"] * 6)
+
+
+# --- signals --------------------------------------------------------------------------------
+
+
+def _terminate_seconds(proc: subprocess.CompletedProcess[str]) -> float:
+    return float(proc.stdout.split()[2])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_with_pool_ending_while_workers_hold_the_gil_in_a_c_call_is_not_delayed(collector, method):
+    # No Python runs in such a worker until the call returns: nothing can be flushed there, and
+    # the parent kills it after a moment instead of waiting for the call (8 s here).
+    plain = run_script(collector, "busy_terminate.py", method, "8", "gil", mode="off", timeout=120)
+    collector.reset()
+    fixed = run_script(collector, "busy_terminate.py", method, "8", "gil", timeout=120)
+    assert _terminate_seconds(fixed) <= _terminate_seconds(plain) + 0.5, (plain.stdout, fixed.stdout)
+    shapes = received_shapes(collector.store)
+    assert len(shapes) == 1 and shapes[0][0] == "parent" and store_is_clean(collector.store), shapes
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_with_pool_ending_while_workers_are_in_a_gil_free_c_call_flushes_them_promptly(collector, method):
+    plain = run_script(collector, "busy_terminate.py", method, "8", "nogil", mode="off", timeout=120)
+    collector.reset()
+    fixed = run_script(collector, "busy_terminate.py", method, "8", "nogil", timeout=120)
+    assert _terminate_seconds(fixed) <= _terminate_seconds(plain) + 0.5, (plain.stdout, fixed.stdout)
+    assert_trees(collector.store, ("parent", ["leaf"] * 4))
+
+
+def _sigterm(collector, mode: str, *args: str, wait_after_ready: float = 0.0) -> tuple[int, float, str]:
+    proc = subprocess.Popen(command("sigterm_idle.py", args, "env"), cwd=SCENARIOS, env=_environ(collector, mode),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip() == "ready", (line, proc.stderr.read() if proc.stderr else "")
+        time.sleep(wait_after_ready)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        return proc.returncode, time.monotonic() - started, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("how", ["sleep", "nogil"])
+def test_sigterm_with_no_handler_delivers_the_queue_then_dies_of_sigterm(collector, how):
+    status, took, err = _sigterm(collector, "env", "32", how)
+    assert status == -signal.SIGTERM, (status, err)
+    assert took < 5.0, took
+    assert_trees(collector.store, *["job"] * 32)
+
+
+def test_sigterm_during_a_c_call_holding_the_gil_waits_for_the_call(collector):
+    # The documented limit (README, "SIGTERM"): no Python can run until the call returns, so the
+    # queue is delivered and the process dies of SIGTERM only then; plain Python dies at once.
+    status, took, err = _sigterm(collector, "env", "32", "gil")
+    assert status == -signal.SIGTERM, (status, err)
+    assert_trees(collector.store, *["job"] * 32)
+
+
+def test_sigterm_without_lsautofix_loses_the_queue(collector):
+    status, _, _ = _sigterm(collector, "off", "32", "sleep")
+    assert status == -signal.SIGTERM
+    assert len(collector.store.runs()) < 32
+
+
+def test_sigterm_with_nothing_queued_is_as_fast_as_plain(collector):
+    plain = min(_sigterm(collector, "off", "4", "none")[1] for _ in range(3))
+    fixed = [_sigterm(collector, "env", "4", "none") for _ in range(3)]
+    assert all(status == -signal.SIGTERM for status, _, _ in fixed)
+    assert min(took for _, took, _ in fixed) <= plain + 0.05, (plain, fixed)
+
+
+# --- exit -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_pool_apply_loop_against_a_slow_endpoint_is_not_slowed(collector, method):
+    proxy = FaultProxy(collector.url, delay=0.5)
+    try:
+        env = {"LANGSMITH_ENDPOINT": proxy.url}
+        plain = run_script(collector, "pool_apply_loop.py", method, "10", mode="off", env=env, timeout=120)
+        fixed = run_script(collector, "pool_apply_loop.py", method, "10", env=env, timeout=120)
+    finally:
+        proxy.close()
+    took = {name: float(p.stdout.split()[2]) for name, p in (("plain", plain), ("fixed", fixed))}
+    # A round trip to the endpoint on this path costs 0.5 s per apply (5 s for the loop); the loop
+    # itself takes milliseconds, so the allowance is absolute as well as relative.
+    assert took["fixed"] <= 1.2 * took["plain"] + 0.25, took
+
+
+def test_runs_created_late_in_exit_are_delivered(collector, mode):
+    run_script(collector, "exit_late_runs.py", mode=mode)
+    # The thread started inside main() carries main's run (it outlives it, and nests all the same).
+    assert_trees(collector.store, ("main", ["late"] * 3), "late", "late")
+
+
+def test_daemon_threads_still_tracing_at_exit_are_not_blamed_on_the_endpoint(collector):
+    proc = run_script(collector, "exit_daemon_threads.py")
+    assert "slow or unreachable" not in proc.stderr, proc.stderr
+    assert ("main", ()) in [(name, ()) for name, _ in received_shapes(collector.store)]
+
+
+# --- clients --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["context", "extra"])
+@pytest.mark.parametrize("method", METHODS)
+def test_a_custom_client_follows_work_into_child_processes(collector, method, how):
+    from lsautofix_collector import Collector
+
+    with Collector() as tenant:
+        key = tenant.env()["LANGSMITH_API_KEY"]
+        run_script(collector, "custom_client.py", method, tenant.url, key, how, timeout=120)
+        assert_trees(tenant.store, ("parent", ["leaf", "leaf"]))
+    assert collector.store.runs() == {}
