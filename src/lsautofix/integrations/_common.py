@@ -41,11 +41,16 @@ def enter(snapshot: dict[str, Any]) -> Entered | None:
     variables are set here: the snapshot stays opaque. Only tracing variables are touched, and
     ``leave`` restores them.
     """
-    state = context.run_remote(snapshot, context.capture)
+    state, variables = context.run_remote(snapshot, _capture_with_variables)
     if state is None:
         return None
-    tokens = [var.set(value) for var, value in zip(state.variables, state.values) if var.get(None) is not value]
+    tokens = [var.set(value) for var, value in zip(variables, state.values) if var.get(None) is not value]
     return Entered(tokens, state.parent)
+
+
+def _capture_with_variables() -> tuple[Any, tuple[Any, ...]]:
+    """The tracing state here, and the variables its values belong to (in the same order)."""
+    return context.capture(), context.tracing_variables()
 
 
 def leave(entered: Entered) -> None:
