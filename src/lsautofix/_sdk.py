@@ -35,6 +35,7 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("langsmith.client", "Client._run_ops_buffer_lock", "replaced after fork"),
     ("langsmith.client", "Client._multipart_disabled", "how the upload thread sends a batch"),
     ("langsmith.client", "Client._tracing_mode", "how the upload thread sends a batch"),
+    ("langsmith.client", "Client._info", "the endpoint's batch limits, if already fetched"),
     ("langsmith.client", "Client._max_batch_size_bytes", "how the upload thread sends a batch"),
     ("langsmith._internal._background_thread", "tracing_control_thread_func", "the upload thread's target"),
     ("langsmith._internal._background_thread", "_tracing_thread_drain_queue", "drain the queue at exit"),
@@ -173,7 +174,9 @@ def drain(client: Any, timeout: float) -> None:
     queue = getattr(client, "tracing_queue", None)
     if queue is not None and getattr(queue, "unfinished_tasks", 0):
         bg = importlib.import_module(_BACKGROUND)
-        config = bg._ensure_ingest_config(client.info)
+        # Only what was fetched already: fetching /info now, from an endpoint that never
+        # answered it, would spend the drain's time on it. Without it the SDK's defaults apply.
+        config = bg._ensure_ingest_config(getattr(client, "_info", None))
         use_multipart = not client._multipart_disabled and config.get("use_multipart_endpoint", True)
         mode = client._tracing_mode
         handle: Callable[..., None]

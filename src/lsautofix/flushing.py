@@ -88,8 +88,9 @@ def start_quietly(thread: threading.Thread) -> None:
         mask(signal.SIG_SETMASK, previous)
 
 
-class _Deadline(Exception):
-    pass
+class _Deadline(BaseException):
+    """Raised by the timer of an inline drain: a BaseException, so the SDK's retry loops
+    (``except Exception``) let it through instead of sending again."""
 
 
 def _drain_quietly(client: Any, timeout: float) -> None:
@@ -101,35 +102,52 @@ def _drain_quietly(client: Any, timeout: float) -> None:
         logger.debug("lsautofix: draining a client failed", exc_info=True)
 
 
-def _drain_inline(client: Any, timeout: float) -> None:
+def _drain_inline(client: Any, timeout: float) -> int:
     """Drain on this thread when no thread can be started (Python 3.12 refuses them at ``atexit``).
 
-    In the main thread the wait is bounded with a SIGALRM timer, saved and restored around it:
-    a send to a hanging endpoint must not hold exit open.
+    In the main thread the wait is bounded with a SIGALRM timer, saved and restored around it: a
+    send to a hanging endpoint must not hold exit open. Past the deadline the timer fires every
+    50 ms: the SDK catches even BaseException in places (its /info fetch), so one interruption may
+    be swallowed and the next send would hang again.
     """
     import signal
 
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         _drain_quietly(client, timeout)
-        return
+        return 0
+    held = _sdk.pending(client)
+    armed = [True]
 
     def expire(signum: int, frame: Any) -> None:
-        raise _Deadline()
+        if armed[0]:
+            raise _Deadline()
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
+    signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001), 0.05)
     try:
         _drain_quietly(client, timeout)
+        held = 0
     except _Deadline:
         pass
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        while True:  # a tick may land anywhere before it is disarmed, even here
+            try:
+                armed[0] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except _Deadline:
+                continue
+    return held
 
 
-def _drain_all(targets: list[Any], deadline: float) -> bool:
-    """Drain every target in parallel until ``deadline``; True when every drain finished in time."""
-    workers = []
+def _drain_all(targets: list[Any], deadline: float) -> tuple[bool, int]:
+    """Drain every target in parallel until ``deadline``.
+
+    Returns whether every drain finished in time, and how many operations the inline drains
+    that were cut short held (see :func:`_drain_inline`).
+    """
+    workers, cut_short = [], 0
     for client in targets:
         remaining = max(0.0, deadline - time.monotonic())
         worker = threading.Thread(
@@ -138,12 +156,13 @@ def _drain_all(targets: list[Any], deadline: float) -> bool:
         try:
             start_quietly(worker)
         except RuntimeError:  # no new threads at this stage of shutdown
-            _drain_inline(client, remaining)
+            cut_short += _drain_inline(client, remaining)
             continue
         workers.append(worker)
     for worker in workers:
         worker.join(max(0.0, deadline - time.monotonic()))
-    return not any(w.is_alive() for w in workers) and time.monotonic() < deadline
+    finished = not cut_short and not any(w.is_alive() for w in workers) and time.monotonic() < deadline
+    return finished, cut_short
 
 
 def flush(timeout: Optional[float] = None, *, reason: str = "flush") -> int:
@@ -165,18 +184,19 @@ def flush(timeout: Optional[float] = None, *, reason: str = "flush") -> int:
     targets = [c for c in clients() if _sdk.pending(c)]
     if not targets:
         return 0
-    finished = _drain_all(targets, deadline)
+    finished, cut_short = _drain_all(targets, deadline)
     if finished:
         again = [c for c in targets if _sdk.pending(c)]
         if again:
-            finished = _drain_all(again, deadline)
-    dropped = total_pending(targets)
+            finished, cut_short = _drain_all(again, deadline)
+    dropped = max(total_pending(targets), cut_short)
     if dropped:
-        _report_dropped(dropped, timeout, reason, timed_out=not finished)
+        _report_dropped(dropped, timeout, reason, timed_out=not finished, at_most=bool(cut_short))
     return dropped
 
 
-def _report_dropped(dropped: int, timeout: float, reason: str, *, timed_out: bool) -> None:
+def _report_dropped(dropped: int, timeout: float, reason: str, *, timed_out: bool, at_most: bool = False) -> None:
+    count = f"up to {dropped}" if at_most else str(dropped)
     if timed_out:
         why = (
             f"not delivered after waiting {timeout:g}s at {reason} (pid {os.getpid()}); the endpoint is slow or "
@@ -185,7 +205,7 @@ def _report_dropped(dropped: int, timeout: float, reason: str, *, timed_out: boo
     else:
         why = f"created by threads still running at {reason} (pid {os.getpid()}), after the last flush, not sent."
     try:
-        sys.stderr.write(f"lsautofix: {dropped} LangSmith run operation(s) {why}\n")
+        sys.stderr.write(f"lsautofix: {count} LangSmith run operation(s) {why}\n")
         sys.stderr.flush()
     except Exception:  # stderr may be closed at exit
         pass

@@ -14,9 +14,10 @@ default action, lsautofix takes it, in two layers:
   runs only between two bytecodes of the main thread; while the main thread is in a long C call
   (a numpy or model call, ``sum(range(10**9))``), only the pipe wakes lsautofix's watcher thread.
 
-Whichever sees the signal first starts one flush on a thread of its own, bounded by
-``LANGSMITH_AUTOFIX_FLUSH_TIMEOUT``, then restores the default action and raises SIGTERM again: the
-exit status is the one the default action gives. With nothing queued it dies at once; a second
+Whichever sees the signal first restores the default action; the watcher (started when the process
+armed, so nothing needs starting at the signal) flushes, bounded by ``LANGSMITH_AUTOFIX_FLUSH_TIMEOUT``,
+and raises SIGTERM again: the exit status is the one the default action gives. The held main
+thread ends the process itself a second after the timeout, whatever the flush is doing. With nothing queued it dies at once; a second
 SIGTERM kills at once. A handler the program installs replaces all of this; a process that never
 traces keeps the default. Fork children start with the default again and arm when they trace.
 """
@@ -38,8 +39,11 @@ logger = logging.getLogger("lsautofix")
 
 _patches = Patches()
 _SIGNAL = signal.SIGTERM
-#: Code that may hold a lock the flush needs (the SDK's queue and buffer, its HTTP pools, logging).
-_HOLDERS = ("langsmith", "lsautofix", "queue", "logging", "concurrent.futures", "urllib3", "requests", "http.client")
+#: Code that may hold a lock the flush needs (the SDK's queue and buffer, its HTTP pools, logging,
+#: lsautofix's client registry). lsautofix's other frames are passed over like the standard
+#: library's: a pool worker's whole life runs inside lsautofix's bootstrap wrapper.
+_HOLDERS = ("langsmith", "lsautofix.flushing", "lsautofix._sdk", "queue", "logging", "concurrent.futures", "urllib3",
+            "requests", "http.client")  # fmt: skip
 _STOP_WAIT = 0.1  # seconds the flush waits for the main thread to stop before it starts anyway
 
 #: The watcher's name in the kernel (15 characters at most): a parent that terminates this
@@ -82,7 +86,11 @@ def arm() -> None:
 
 
 def _watch(read_end: int) -> None:
-    """Wake when faulthandler writes to the pipe: a SIGTERM arrived, whatever the main thread does."""
+    """The thread that flushes when SIGTERM comes: woken by faulthandler's write, or by the handler.
+
+    It exists before the signal, so nothing has to be started then (Python 3.12 refuses new
+    threads once ``threading._shutdown`` began, where a pool worker that got its sentinel may be).
+    """
     _name_os_thread(_WATCHER_NAME)
     while True:
         try:
@@ -91,14 +99,20 @@ def _watch(read_end: int) -> None:
             return
         if not data or os.getpid() != _armed_pid:
             return  # disarmed (the pipe was closed), or a fork child's copy
-        _begin()  # faulthandler writes piecewise: later reads belong to the same signal
+        _begin()  # if the handler has not already: it may run only later, or never (a C call)
+        _flush_then_die()  # the watcher is the one that flushes, whoever saw the signal first
+        return
 
 
 def _handler(signum: int, frame: Any) -> None:
-    """The Python-level handler, on the main thread: start the flush and hold this thread."""
+    """The Python-level handler, on the main thread: wake the watcher and hold this thread."""
     if not _patches.active or os.getpid() != _armed_pid:
         _die()  # behave as the default action would
-    _begin()
+    if _begin() and _pipe is not None:
+        try:
+            os.write(_pipe[1], b"\0")  # faulthandler may not have: the watcher flushes
+        except OSError:
+            pass
     if not _may_hold_locks(frame):
         _hold_main_thread()
         return
@@ -112,25 +126,27 @@ def _handler(signum: int, frame: Any) -> None:
 
 
 def _hold_main_thread() -> None:
-    """Stop here until the flush has ended the process (as the default action would have)."""
+    """Stop here until the flush has ended the process, as the default action would have ended it.
+
+    The main thread is also the flush's watchdog: past the flush timeout (and a second), it ends
+    the process itself, whatever the flush is doing.
+    """
     _main_stopped.set()
-    while True:
-        time.sleep(3600)  # the flush thread raises SIGTERM with its default action: the process ends
+    deadline = time.monotonic() + config.settings().flush_timeout + 1.0
+    while (remaining := deadline - time.monotonic()) > 0:
+        time.sleep(min(remaining, 1.0))
+    _die()
 
 
 def _begin() -> bool:
-    """Once per process: restore the default action (a second SIGTERM ends it at once), start the flush."""
+    """Once per process: the first sign of SIGTERM. Restores the default action (a second SIGTERM
+    ends the process at once); False if it had already begun."""
     global _terminating
     with _state_lock:
         if _terminating:
             return False
         _terminating = True
     _set_default()
-    finisher = threading.Thread(target=_flush_then_die, name="lsautofix-sigterm-flush", daemon=True)
-    try:
-        flushing.start_quietly(finisher)
-    except RuntimeError:  # no new thread at this stage of shutdown: die as the default would
-        _die()
     return True
 
 
@@ -173,16 +189,17 @@ def _die() -> None:
 def _may_hold_locks(frame: Any) -> bool:
     """Whether the interrupted main thread is in code of :data:`_HOLDERS`.
 
-    Walks outwards from the innermost frame over the standard library's frames; the first other
-    frame decides: one of the holders (yes) or the user's code (no: the SDK holds no lock while it
-    runs the user's function).
+    Walks outwards from the innermost frame over the standard library's frames and lsautofix's
+    own; the first other frame decides: one of the holders (yes) or the user's code (no: the SDK
+    holds no lock while it runs the user's function).
     """
     stdlib = getattr(sys, "stdlib_module_names", frozenset())
     while frame is not None:
         name = frame.f_globals.get("__name__") or ""
         if any(name == h or name.startswith(h + ".") for h in _HOLDERS):
             return True
-        if name.partition(".")[0] not in stdlib:
+        top = name.partition(".")[0]
+        if top not in stdlib and top != "lsautofix":
             return False
         frame = frame.f_back
     return False
