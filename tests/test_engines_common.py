@@ -39,14 +39,14 @@ def _in_fresh_thread(fn):
     return out["result"]
 
 
-def test_enter_sets_the_parent_until_leave_restores_none():
+def test_enter_remote_sets_the_parent_until_leave_restores_none():
     found = _snapshot()
 
     def work():
         before = run_helpers.get_current_run_tree()
-        entered = _common.enter(found["snapshot"])
+        entered = context.enter_remote(found["snapshot"])
         during = run_helpers.get_current_run_tree()
-        _common.leave(entered)
+        context.leave(entered)
         return before, during, run_helpers.get_current_run_tree()
 
     before, during, after = _in_fresh_thread(work)

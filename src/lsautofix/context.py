@@ -307,46 +307,74 @@ def _client_for(endpoint: dict[str, Any]) -> Any:
     return client
 
 
+class Entered:
+    """What :func:`enter_remote` did to the current context, for :func:`leave` to undo."""
+
+    __slots__ = ("manager", "cleared")
+
+    def __init__(self, manager: Any, cleared: list[tuple[ContextVar[Any], Any]]) -> None:
+        self.manager = manager  # the SDK's tracing_context, entered (it holds the parent run)
+        self.cleared = cleared  # (variable, token) of the tracing state this context had before
+
+
+def enter_remote(snapshot: Optional[dict[str, Any]]) -> Entered:
+    """Enter a snapshot made by :func:`capture_remote` (in another process) until :func:`leave`.
+
+    The context starts from no tracing state (what this worker inherited is set aside), then takes
+    the snapshot's; with no snapshot it has none. For engines whose hand-off has two ends (Celery's
+    ``task_prerun`` and ``task_postrun``); :func:`run_remote` wraps one call in both.
+    """
+    cleared = [(var, var.set(None)) for var in _vars if var.get(None) is not None]
+    manager = None
+    if snapshot:
+        try:
+            from langsmith.run_helpers import tracing_context
+
+            options = dict(snapshot)
+            if "client" in options:
+                client = options["client"] = _client_for(options["client"])
+                if "parent" in options:
+                    # A child run posts with its parent's client, ahead of the context's: the parent
+                    # made from the headers must carry it (the headers path would give it the default).
+                    from langsmith.run_trees import RunTree
+
+                    options["parent"] = RunTree.from_headers(options["parent"], client=client)
+            manager = tracing_context(**options)
+            manager.__enter__()
+        except Exception:
+            logger.debug("lsautofix: could not enter the parent's tracing context", exc_info=True)
+            manager = None
+    return Entered(manager, cleared)
+
+
+def leave(entered: Entered, exc_info: tuple[Any, Any, Any] = (None, None, None)) -> None:
+    """Undo :func:`enter_remote`, in the context it ran in; never raises."""
+    manager, entered.manager = entered.manager, None
+    if manager is not None:
+        try:
+            manager.__exit__(*exc_info)
+        except Exception:
+            logger.debug("lsautofix: could not leave the parent's tracing context", exc_info=True)
+    for var, token in reversed(entered.cleared):
+        try:
+            var.reset(token)
+        except (RuntimeError, ValueError):  # already reset, or another context: nothing of ours left
+            pass
+    entered.cleared = []
+
+
 def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` under a snapshot made by :func:`capture_remote` (in another process).
 
     With no snapshot the work runs with no tracing state, whatever this worker inherited.
     """
-    if not snapshot:
-        if _vars and _read() != _nones:
-            return _untraced(fn, *args, **kwargs)
+    if not snapshot and (not _vars or _read() == _nones):
         return fn(*args, **kwargs)
-    try:
-        from langsmith.run_helpers import tracing_context
-
-        options = dict(snapshot)
-        if "client" in options:
-            client = options["client"] = _client_for(options["client"])
-            if "parent" in options:
-                # A child run posts with its parent's client, ahead of the context's: the parent
-                # made from the headers must carry it (the headers path would give it the default).
-                from langsmith.run_trees import RunTree
-
-                options["parent"] = RunTree.from_headers(options["parent"], client=client)
-        manager = tracing_context(**options)
-        manager.__enter__()
-    except Exception:
-        logger.debug("lsautofix: could not enter the parent's tracing context", exc_info=True)
-        return fn(*args, **kwargs)
+    entered = enter_remote(snapshot)
     try:
         result = fn(*args, **kwargs)
     except BaseException:
-        manager.__exit__(*sys.exc_info())
+        leave(entered, sys.exc_info())
         raise
-    manager.__exit__(None, None, None)
+    leave(entered)
     return result
-
-
-def _untraced(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run ``fn`` with every tracing variable unset (None), then put the worker's values back."""
-    tokens = [(var, var.set(None)) for var in _vars if var.get(None) is not None]
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        for var, token in reversed(tokens):
-            var.reset(token)

@@ -7,7 +7,6 @@ without lsautofix ignores it instead of failing to unpickle it.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import signal
@@ -23,59 +22,17 @@ logger = logging.getLogger("lsautofix")
 CARRIER = "lsautofix_parent"
 
 
-class Entered:
-    """What :func:`enter` set in the current context, and the parent run it holds until :func:`leave`."""
-
-    __slots__ = ("held", "tokens")
-
-    def __init__(self, tokens: list[contextvars.Token[Any]], held: Any) -> None:
-        self.tokens = tokens
-        self.held = held  # the SDK's context holds the parent run weakly
-
-
-def enter(snapshot: dict[str, Any]) -> Entered | None:
-    """Enter ``snapshot`` in the current context until :func:`leave`, for engines that signal both ends.
-
-    ``run_remote`` wraps a call; Celery's ``task_prerun`` and ``task_postrun`` are two calls. So
-    the snapshot is entered inside ``run_remote``, the tracing state there is captured, and its
-    variables are set here: the snapshot stays opaque. Only tracing variables are touched, and
-    ``leave`` restores them.
-    """
-    state, variables = context.run_remote(snapshot, _capture_with_variables)
-    if state is None:
-        return None
-    tokens = [var.set(value) for var, value in zip(variables, state.values) if var.get(None) is not value]
-    return Entered(tokens, state.parent)
-
-
-def _capture_with_variables() -> tuple[Any, tuple[Any, ...]]:
-    """The tracing state here, and the variables its values belong to (in the same order)."""
-    return context.capture(), context.tracing_variables()
-
-
-def leave(entered: Entered) -> None:
-    """Undo :func:`enter`, in the same context it ran in."""
-    for token in reversed(entered.tokens):
-        try:
-            token.var.reset(token)
-        except (RuntimeError, ValueError):  # already reset, or another context: nothing of ours to undo
-            logger.debug("lsautofix: could not reset %r", token.var, exc_info=True)
-    entered.tokens.clear()
-    entered.held = None
-
-
 async def await_under(snapshot: dict[str, Any], awaitable: Any) -> Any:
     """Await ``awaitable`` with ``snapshot`` entered in the current task's context, then leave it.
 
     For an engine that runs each call as an asyncio task of its own (an async Ray actor's
     method): the snapshot reaches nothing outside that task.
     """
-    entered = enter(snapshot)
+    entered = context.enter_remote(snapshot)
     try:
         return await awaitable
     finally:
-        if entered is not None:
-            leave(entered)
+        context.leave(entered)
 
 
 def descendants(pid: int) -> list[int]:

@@ -29,7 +29,7 @@ logger = logging.getLogger("lsautofix")
 _patches = Patches()
 _UID = "lsautofix"
 #: What task_prerun entered, by task id, until task_postrun leaves it.
-_entered: dict[Any, _common.Entered] = {}
+_entered: dict[Any, context.Entered] = {}
 
 
 def _publish(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
@@ -61,9 +61,7 @@ def _prerun(sender: Any = None, task_id: Any = None, task: Any = None, **kwargs:
     try:
         snapshot = _request_snapshot(getattr(task, "request", None))
         if snapshot is not None:
-            entered = _common.enter(snapshot)
-            if entered is not None:
-                _entered[task_id] = entered
+            _entered[task_id] = context.enter_remote(snapshot)
     except Exception:
         logger.debug("lsautofix: could not enter a Celery task's tracing context", exc_info=True)
 
@@ -72,7 +70,7 @@ def _postrun(sender: Any = None, task_id: Any = None, **kwargs: Any) -> None:
     """``task_postrun``: leave what ``task_prerun`` entered (sent whether the task failed or not)."""
     entered = _entered.pop(task_id, None)
     if entered is not None:
-        _common.leave(entered)
+        context.leave(entered)
 
 
 _HANDLERS = (("before_task_publish", _publish), ("task_prerun", _prerun), ("task_postrun", _postrun))
