@@ -37,6 +37,7 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("langsmith.client", "Client._tracing_mode", "how the upload thread sends a batch"),
     ("langsmith.client", "Client._info", "the endpoint's batch limits, if already fetched"),
     ("langsmith.client", "Client._max_batch_size_bytes", "how the upload thread sends a batch"),
+    ("langsmith.client", "Client.request_with_retries", "an upload thread inside it has a send in flight"),
     ("langsmith._internal._background_thread", "tracing_control_thread_func", "the upload thread's target"),
     ("langsmith._internal._background_thread", "_tracing_thread_drain_queue", "drain the queue at exit"),
     ("langsmith._internal._background_thread", "_tracing_thread_handle_batch", "send a drained batch"),
@@ -203,6 +204,24 @@ def upload_threads() -> list[Any]:
     import threading
 
     return [t for t in threading.enumerate() if is_upload_thread_target(getattr(t, "_target", None))]
+
+
+def upload_threads_sending() -> list[Any]:
+    """The SDK's upload threads in the middle of a request to the endpoint.
+
+    What such a thread sends outside the SDK's thread pool (its last send once the interpreter
+    shut the pool down) is in neither the queue, the buffer nor a tracked future: no count sees it.
+    """
+    frames = sys._current_frames()
+    sending = []
+    for thread in upload_threads():
+        frame = frames.get(thread.ident)
+        while frame is not None:
+            if frame.f_code.co_name == "request_with_retries" and frame.f_globals.get("__name__") == "langsmith.client":
+                sending.append(thread)
+                break
+            frame = frame.f_back
+    return sending
 
 
 class _DaemonSlot:

@@ -24,6 +24,7 @@ logger = logging.getLogger("lsautofix")
 _clients: weakref.WeakSet[Any] = weakref.WeakSet()
 _lock = threading.RLock()  # re-entrant: a signal handler may run while this thread holds it
 _tracing_pid: Optional[int] = None
+_exiting_pid: Optional[int] = None  # the process in which an exit flush began (not its fork children)
 
 #: Called once per process, on the thread that first traces in it (its first client, or in a
 #: fork child its first run): hooks that need a process that traces, such as ``signals.arm``.
@@ -211,11 +212,24 @@ def _report_dropped(dropped: int, timeout: float, reason: str, *, timed_out: boo
         pass
 
 
+def leaving() -> bool:
+    """Whether this process has begun to leave: interpreter shutdown, or an exit flush under way."""
+    return _exiting_pid == os.getpid() or getattr(threading, "_SHUTTING_DOWN", False) or not threading.main_thread().is_alive()
+
+
+def wait_for_sends(deadline: float) -> None:
+    """Wait, until ``deadline``, for the SDK's upload threads to finish the sends they are in."""
+    while time.monotonic() < deadline and _sdk.upload_threads_sending():
+        time.sleep(0.005)
+
+
 def at_exit(reason: str = "exit", *, abrupt: bool = False, timeout: Optional[float] = None) -> None:
     """The process is leaving: report unfinished evaluations, then flush, bounded. Never raises.
 
     ``abrupt`` (``os._exit``, SIGTERM): no non-daemon thread will be joined after this.
     """
+    global _exiting_pid
+    _exiting_pid = os.getpid()
     evaluation = sys.modules.get("lsautofix.patches.evaluation")
     if evaluation is not None and evaluation.is_applied():
         try:

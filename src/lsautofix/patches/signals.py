@@ -49,7 +49,8 @@ _STOP_WAIT = 0.1  # seconds the flush waits for the main thread to stop before i
 #: The watcher's name in the kernel (15 characters at most): a parent that terminates this
 #: process reads it from /proc to know that lsautofix took SIGTERM here.
 _WATCHER_NAME = "lsautofix-sigtm"
-_ESCALATE_AFTER = 0.3  # seconds a terminated child may stay unresponsive before it is killed
+_ESCALATE_AFTER = 0.2  # seconds a terminated child may stay unresponsive before it is looked at
+_ESCALATE_SAMPLE = 0.15  # seconds between the two looks at its main thread
 
 _armed_pid: Optional[int] = None
 _pipe: Optional[tuple[int, int]] = None
@@ -152,11 +153,18 @@ def _begin() -> bool:
 
 def _flush_then_die() -> None:
     try:
-        if flushing.total_pending():
+        # A process already leaving (a pool worker that got its sentinel as ``terminate()`` came)
+        # may have an upload thread's last send in flight, which no count sees: the flush waits
+        # for it too. Otherwise, with nothing queued, the process dies at once.
+        leaving = flushing.leaving()
+        if leaving or flushing.total_pending():
             timeout = config.settings().flush_timeout
-            started = time.monotonic()
-            _main_stopped.wait(min(_STOP_WAIT, timeout))  # a run the main thread was enqueueing is in
-            flushing.at_exit("SIGTERM", abrupt=True, timeout=max(0.0, timeout - (time.monotonic() - started)))
+            deadline = time.monotonic() + timeout
+            if leaving:
+                flushing.wait_for_sends(deadline)
+            else:
+                _main_stopped.wait(min(_STOP_WAIT, timeout))  # a run the main thread was enqueueing is in
+            flushing.at_exit("SIGTERM", abrupt=True, timeout=max(0.0, deadline - time.monotonic()))
     finally:
         _die()
 
@@ -220,7 +228,8 @@ def _name_os_thread(name: str) -> None:
 # Python at all, in any thread, until the call returns: neither the handler nor the watcher can
 # flush, and SIGTERM stays caught. Plain Python's default action would have ended it at once, so
 # ``Process.terminate()`` (and ``Pool.terminate()``, ``with Pool()``) checks such a child after
-# :data:`_ESCALATE_AFTER` and, if lsautofix's watcher is there and SIGTERM is still caught, kills it
+# :data:`_ESCALATE_AFTER` and, if lsautofix's watcher is there, SIGTERM still caught and its main
+# thread running on a CPU all along, kills it
 # with SIGKILL: what it held is lost, as without lsautofix, and its exit code is -9, not -15.
 
 
@@ -245,10 +254,32 @@ def _catches_sigterm(pid: int) -> bool:
     return bool(int(caught, 16) >> (int(_SIGNAL) - 1) & 1)
 
 
+def _main_thread_cpu(pid: int) -> Optional[tuple[str, int]]:
+    """The main thread's state letter and CPU time in clock ticks (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return fields[0], int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _escalate(pidfd: int, pid: int) -> None:
+    """Kill a terminated child whose main thread is stuck in a C call that holds the GIL.
+
+    Such a child still catches SIGTERM (nothing ran to answer it), and its main thread is running
+    and burning CPU between two looks. A child that answered has the default action again and its
+    main thread held asleep; one that runs slowly under load is left alone (it answers later).
+    """
     try:
         time.sleep(_ESCALATE_AFTER)
-        if _catches_sigterm(pid) and _has_watcher(pid):
+        first = _main_thread_cpu(pid)
+        time.sleep(_ESCALATE_SAMPLE)
+        second = _main_thread_cpu(pid)
+        if first is None or second is None or first[0] != "R" or second[0] != "R":
+            return
+        ticks = (second[1] - first[1]) / (os.sysconf("SC_CLK_TCK") or 100)
+        if ticks >= _ESCALATE_SAMPLE / 4 and _catches_sigterm(pid) and _has_watcher(pid):
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # the pidfd cannot name a reused pid
     except OSError:
         pass
