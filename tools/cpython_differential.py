@@ -122,7 +122,7 @@ def parse_spec(spec: str) -> tuple[str, list[str]]:
     """``test_threading:ThreadTests,Timer*`` -> (``test.test_threading``, [``ThreadTests``, ``Timer*``])."""
     name, _, rest = spec.partition(":")
     name = name.strip()
-    if not name.startswith("test.") and name != "test":
+    if name.startswith("test_"):  # CPython's; any other name is imported as given (--sys-path)
         name = "test." + name
     return name, [p.strip() for p in rest.split(",") if p.strip()]
 
@@ -199,14 +199,16 @@ class Runner:
         patterns: list[str],
         only: list[str] | None = None,
         label: str = "",
+        skip: Iterable[str] = (),
     ) -> ModeRun:
         """Run ``module`` (its tests matching ``patterns``, or only the ids in ``only``) in ``mode``.
 
         A hang or a crash ends the child; it is then started again without the tests already
-        ended and the one that hung, so one hang does not hide the rest of the module.
+        ended and the one that hung, so one hang does not hide the rest of the module. ``skip``:
+        test ids not to run at all.
         """
         result = ModeRun(mode=mode)
-        skip: set[str] = set()
+        skip = set(skip)
         started_at = time.monotonic()
         while True:
             result.attempts += 1
@@ -429,13 +431,17 @@ def _is_real_test(test_id: str) -> bool:
     return "<" not in test_id and " (" not in test_id
 
 
-def confirm(runner: Runner, module: str, patterns: list[str], diff: Difference, reruns: int) -> None:
+def confirm(
+    runner: Runner, module: str, patterns: list[str], diff: Difference, reruns: int, avoid: Iterable[str] = ()
+) -> None:
     """Rerun a test that failed only with lsautofix: alone first, then with the rest of its module.
 
     It is *confirmed* when, in one of these scopes, every installed run fails and every plain run
     passes (the first run counts in the module scope). Installed runs go first, and a scope stops at
-    the first installed pass: it can no longer confirm.
+    the first installed pass: it can no longer confirm. ``avoid``: tests already confirmed to hang,
+    left out of the module reruns (in both modes) so that each rerun does not wait out that hang again.
     """
+    avoid = sorted(set(avoid) - {diff.id})
     failed_plain = False
     scopes: list[tuple[str, str, list[str], list[str] | None]] = []
     if _is_real_test(diff.id) and reruns > 0:
@@ -446,7 +452,8 @@ def confirm(runner: Runner, module: str, patterns: list[str], diff: Difference, 
         confirmed = True
         for mode in ("installed", "plain"):
             for _ in range(count):
-                run = runner.run(target, mode, pats, only=only, label=f"rerun-{scope}")
+                left_out = avoid if scope == "module" else []
+                run = runner.run(target, mode, pats, only=only, label=f"rerun-{scope}", skip=left_out)
                 res = run.results.get(diff.id)
                 outcome = res.outcome if res is not None else "not run"
                 diff.reruns.append(
@@ -457,6 +464,7 @@ def confirm(runner: Runner, module: str, patterns: list[str], diff: Difference, 
                         "outcome": outcome,
                         "seconds": run.seconds,
                         "logs": run.logs,
+                        "left_out": left_out,
                     }
                 )
                 if mode == "installed" and not failing(res):
@@ -813,9 +821,12 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
             compare(report)
+            hangs: set[str] = set()
             for diff in report.lsautofix_only:
                 print(f"    fails only with lsautofix: {diff.id} ({diff.installed}); rerunning ...", end="", flush=True)
-                confirm(runner, module, patterns, diff, args.reruns)
+                confirm(runner, module, patterns, diff, args.reruns, avoid=hangs)
+                if diff.verdict.startswith("confirmed") and diff.installed == "hang":
+                    hangs.add(diff.id)
                 print(f" {diff.verdict}", flush=True)
     finally:
         collector.stop()
