@@ -63,7 +63,7 @@ def run_tool(tmp_path: Path, *args: str, timeout: float, env: dict[str, str] | N
 
 def test_the_comparison_reports_each_kind_of_difference(tmp_path: Path) -> None:
     """Failures and hangs only with lsautofix count, confirmed on rerun; flakes, both-mode and
-    plain-only failures are reported and do not count; the tests ran inside the open trace."""
+    plain-only failures and slowdowns are reported and do not count; the tests ran inside the open trace."""
     state = tmp_path / "state"
     state.mkdir()
     code, report, text = run_tool(
@@ -97,6 +97,7 @@ def test_the_comparison_reports_each_kind_of_difference(tmp_path: Path) -> None:
         assert run["results"][prefix + "test_runs_inside_the_open_trace"]["outcome"] == "ok", text
         assert run["results"][prefix + "test_skipped"]["outcome"] == "skip"
         assert run["suite_runs_received"] == run["suite_runs_sent"] >= 1, "the open run reached the collector"
+    assert [row["id"].removeprefix(prefix) for row in module["slower"]] == ["test_slow_only_with_lsautofix"]
     assert "2 test(s) fail only with lsautofix" in text
 
 

@@ -494,6 +494,7 @@ class ModuleReport:
     plain_only: list[Difference] = field(default_factory=list)
     both: list[dict[str, str]] = field(default_factory=list)
     env_changed_only_installed: list[str] = field(default_factory=list)
+    slower: list[dict[str, Any]] = field(default_factory=list)
     not_run_installed: list[str] = field(default_factory=list)
 
     @property
@@ -522,6 +523,17 @@ def compare(report: ModuleReport) -> None:
             report.env_changed_only_installed.append(test_id)
         if p is not None and i is None:
             report.not_run_installed.append(test_id)
+        elif p is not None and i is not None and not failing(i) and _much_slower(p.seconds, i.seconds):
+            report.slower.append({"id": test_id, "plain": p.seconds, "installed": i.seconds})
+    report.slower.sort(key=lambda row: row["plain"] - row["installed"])
+
+
+#: A passing test this much slower with lsautofix is listed (time to start and stop is a promise too).
+SLOWER_BY, SLOWER_TIMES = 2.0, 3.0
+
+
+def _much_slower(plain: float, installed: float) -> bool:
+    return installed - plain >= SLOWER_BY and installed >= SLOWER_TIMES * plain
 
 
 # --- the probe, the report ---------------------------------------------------------------------
@@ -648,6 +660,10 @@ def print_report(reports: list[ModuleReport], info: dict[str, Any], total_second
         (f"  {t}" for r in reports for t in r.env_changed_only_installed),
     )
     section(
+        f"Passing, but at least {SLOWER_BY:g} s and {SLOWER_TIMES:g}x slower with lsautofix (not counted; one run each)",
+        (f"  {row['id']}: {row['plain']:.1f} s -> {row['installed']:.1f} s" for r in reports for row in r.slower),
+    )
+    section(
         "Ran in plain Python, not with lsautofix (a hang or crash cut the run short)",
         (f"  {t}" for r in reports for t in r.not_run_installed[:20]),
     )
@@ -689,6 +705,7 @@ def to_json(reports: list[ModuleReport], info: dict[str, Any], args: argparse.Na
                 "both": r.both,
                 "plain_only": [asdict(d) for d in r.plain_only],
                 "env_changed_only_installed": r.env_changed_only_installed,
+                "slower": r.slower,
                 "not_run_installed": r.not_run_installed,
             }
             for r in reports

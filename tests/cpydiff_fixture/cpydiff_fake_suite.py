@@ -3,7 +3,7 @@
 Each test knows which mode it runs in (``LANGSMITH_AUTOFIX``) and behaves as a real suite's test
 would when lsautofix breaks it, or when the suite is flaky, so the comparison's verdicts can be
 checked in seconds: a failure and a hang only with lsautofix, a failure once only, failures in
-both modes and only in plain Python.
+both modes and only in plain Python, a test slower only with lsautofix.
 """
 
 import os
@@ -34,6 +34,9 @@ class FakeSuite(unittest.TestCase):
     def test_hangs_only_with_lsautofix(self) -> None:
         while INSTALLED:
             time.sleep(1)
+
+    def test_slow_only_with_lsautofix(self) -> None:
+        time.sleep(2.5 if INSTALLED else 0.1)
 
     def test_fails_once_with_lsautofix(self) -> None:
         # The first installed run leaves a mark in the state directory and fails; reruns pass.
