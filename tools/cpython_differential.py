@@ -231,7 +231,7 @@ class Runner:
         into: ModeRun,
         label: str,
     ) -> bool | None:
-        """One child process. None: it reached the end; else whether it ended any test before dying."""
+        """One child process. None: it reached the end; else whether a restart would get further."""
         self._counter += 1
         tag = f"{self._counter:03d}-{short(module)}-{mode}{'-' + label if label else ''}"
         project = f"cpydiff-{tag}"
@@ -324,7 +324,8 @@ class Runner:
             what, detail=f"exit status {rc}\n{detail}"[-12000:], seconds=round(ended - began, 2)
         )
         into.hangs.append({"id": culprit, "log": str(log)})
-        return bool(parsed["ended"])
+        # Worth another process if it ended a test, or if the culprit is a test it can leave out.
+        return bool(parsed["ended"]) or parsed["running"] is not None
 
     def _suite_runs(self, project: str) -> int:
         """How many 'cpython-suite' runs (the open parent run) reached the collector, ended."""
