@@ -96,3 +96,12 @@ def collector() -> Iterator[Collector]:
 @pytest.fixture(params=MODES)
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``-n N --dist loadgroup``, each engine's tests and the CPython suites run one at a time
+    on one worker: a Ray or Dask cluster beside another would starve a 2-core machine."""
+    for item in items:
+        name = item.path.name
+        if name.startswith("test_engines_") or name == "test_cpython_differential.py":
+            item.add_marker(pytest.mark.xdist_group("heavy"))

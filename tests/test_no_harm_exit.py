@@ -6,7 +6,6 @@ is the point, as plain Python.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess

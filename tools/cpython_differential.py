@@ -69,13 +69,13 @@ DEFAULT_USE = "all,-network,-urlfetch,-gui,-audio,-curses,-largefile,-decimal"
 _MP_CLASSES = "*TestPool,*TestPoolWorkerErrors,*TestPoolWorkerLifetime,*TestProcess,*TestSubclassingProcess,*TestQueue"
 
 SUBSETS: dict[str, list[str]] = {
-    # Picked by measuring (docs/cpython-differential.md): about two minutes for both modes on
-    # 2 busy cores, and still threads (with the fork-after-threads tests), executors (thread and
-    # process pools under fork), contexts across threads and tasks, asyncio, and fork, spawn and
-    # forkserver multiprocessing.
+    # Picked by measuring (docs/cpython-differential.md): threads (with the fork-after-threads
+    # tests), executors (thread pools; the process pool under fork, with the deadlock tests that
+    # once hung only with lsautofix), contexts across threads and tasks, asyncio's tasks, and fork,
+    # spawn and forkserver multiprocessing.
     "fast": [
         "test_threading:ThreadTests,ThreadJoinOnShutdown,ThreadingExceptionTests,TimerTests,MiscTestCase",
-        "test_concurrent_futures:ThreadPool*,ProcessPoolFork*,FutureTests",
+        "test_concurrent_futures:ThreadPool*,ProcessPoolForkExecutorDeadlockTest*,ProcessPoolForkProcessPoolExecutorTest*,FutureTests",
         "test_context",
         "test_decimal:*ThreadingTest,*ContextWithStatement",
         "test_asyncio.test_tasks:*CTask*",
@@ -83,6 +83,8 @@ SUBSETS: dict[str, list[str]] = {
             "test_multiprocessing_fork:WithProcessesTestPool.test_map,WithProcessesTestPool.test_apply,"
             "WithProcessesTestProcess.test_process,WithProcessesTestQueue.test_put"
         ),
+        "test_multiprocessing_spawn:WithProcessesTestPool.test_map,WithProcessesTestProcess.test_process",
+        "test_multiprocessing_forkserver:WithProcessesTestPool.test_map,WithProcessesTestProcess.test_process",
     ],
     # What the issues list, all of it where it runs in reasonable time here.
     "full": [
