@@ -95,7 +95,12 @@ def handle_signals() -> queue.SimpleQueue[str]:
 def serve(collector: Collector, actions: queue.SimpleQueue[str], out: IO[str], max_traces: int) -> None:
     """Serve until "stop", printing a summary for each action."""
     while True:
-        action = actions.get()
+        try:
+            # A bounded wait: a signal the kernel hands to a server thread just as this thread
+            # starts to wait never interrupts the wait, and its handler runs only when it ends.
+            action = actions.get(timeout=0.25)
+        except queue.Empty:
+            continue
         out.write(summary(collector, max_traces) + "\n")
         out.flush()
         if action == "stop":

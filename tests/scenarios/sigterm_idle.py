@@ -1,13 +1,19 @@
 """A traced program that SIGTERM ends while it waits (docker stop, a pod stop, systemd).
 
-`sigterm_idle.py N sleep|nogil|gil|none`: runs N traced jobs, prints "ready", then waits in
+`sigterm_idle.py N sleep|nogil|gil|none|cthread`: runs N traced jobs, prints "ready", then waits in
 time.sleep, or in a long C call that releases the GIL (hashlib.pbkdf2_hmac, minutes) or holds it
 (sum(range(...)), a few seconds), or (`none`) with nothing queued: it waits in time.sleep after
-a flush. SIGTERM's disposition is the default throughout; the test sends it.
+a flush. `cthread`: the main thread waits on a lock, and a thread started by C code (as zstd's and
+BLAS's are: no Python thread state) waits in pause(); "ready" is followed by that thread's id, which
+the test sends SIGTERM to, so the kernel hands the signal to that thread. SIGTERM's disposition is
+the default throughout; the test sends it.
 """
 
+import ctypes
 import hashlib
+import os
 import sys
+import threading
 import time
 
 from langsmith import traceable
@@ -26,6 +32,15 @@ if __name__ == "__main__":
         from langsmith.run_trees import get_cached_client
 
         get_cached_client().flush()
+    if how == "cthread":
+        before = set(os.listdir("/proc/self/task"))
+        libc = ctypes.CDLL(None, use_errno=True)
+        handle = ctypes.c_ulong()
+        assert libc.pthread_create(ctypes.byref(handle), None, ctypes.cast(libc.pause, ctypes.c_void_p), None) == 0
+        (tid,) = set(os.listdir("/proc/self/task")) - before
+        print("ready", flush=True)
+        print(tid, flush=True)
+        threading.Event().wait()  # a futex wait: only a signal given to this thread interrupts it
     print("ready", flush=True)
     if how == "nogil":
         hashlib.pbkdf2_hmac("sha256", b"x", b"y", 10**9)  # minutes in C, the GIL released

@@ -7,14 +7,16 @@ default action, lsautofix takes it, in two layers:
 
 - a Python handler, which holds the main thread where the signal found it, so none of the
   program's code runs after the signal (as with the default action). Inside code that may hold a
-  lock the flush needs (the SDK's queue, its HTTP pool, logging), it lets the thread go on to its
-  first step outside that code and holds it there;
-- ``faulthandler``, registered in front of it with ``chain=True``: its C-level handler writes to a
-  pipe the moment the signal arrives and then calls the Python handler's C part. A Python handler
-  runs only between two bytecodes of the main thread; while the main thread is in a long C call
-  (a numpy or model call, ``sum(range(10**9))``), only the pipe wakes lsautofix's watcher thread.
+  lock the flush needs (the SDK's queue, its HTTP pool, logging, an import), it lets the thread
+  go on to its first step outside that code and holds it there;
+- ``faulthandler``, registered in front of it: the kernel runs its C-level handler, on whichever
+  thread it gives the signal to, and that handler writes every thread's traceback to a pipe,
+  which wakes lsautofix's watcher thread. The watcher then trips the Python handler
+  (``_thread.interrupt_main``). A Python handler runs only between two bytecodes of the main
+  thread; while the main thread is in a long C call (a numpy or model call,
+  ``sum(range(10**9))``) or waits on a lock, only the pipe wakes the watcher.
 
-Whichever sees the signal first restores the default action; the watcher (started when the process
+Whichever runs first restores the default action; the watcher (started when the process
 armed, so nothing needs starting at the signal) flushes, bounded by ``LANGSMITH_AUTOFIX_FLUSH_TIMEOUT``,
 and raises SIGTERM again: the exit status is the one the default action gives. The held main
 thread ends the process itself a second after the timeout, whatever the flush is doing. With nothing
@@ -25,6 +27,7 @@ traces keeps the default. Fork children start with the default again and arm whe
 
 from __future__ import annotations
 
+import _thread
 import logging
 import os
 import signal
@@ -42,7 +45,8 @@ _patches = Patches()
 _SIGNAL = signal.SIGTERM
 #: Code that may hold a lock the flush needs (the SDK's queue and buffer, its HTTP pools, logging,
 #: lsautofix's client registry). lsautofix's other frames are passed over like the standard
-#: library's: a pool worker's whole life runs inside lsautofix's bootstrap wrapper.
+#: library's: a pool worker's whole life runs inside lsautofix's bootstrap wrapper. The import
+#: system counts wherever it is on the stack (see :func:`_may_hold_locks`).
 _HOLDERS = ("langsmith", "lsautofix.flushing", "lsautofix._sdk", "queue", "logging", "concurrent.futures", "urllib3",
             "requests", "http.client")  # fmt: skip
 _STOP_WAIT = 0.1  # seconds the flush waits for the main thread to stop before it starts anyway
@@ -58,12 +62,13 @@ _armed_pid: Optional[int] = None
 _pipe: Optional[tuple[int, int]] = None
 _state_lock = threading.Lock()
 _terminating = False
+_woken_by_faulthandler = False  # faulthandler's handler is the kernel's; the Python handler waits to be tripped
 _main_stopped = threading.Event()
 
 
 def arm() -> None:
     """Take SIGTERM in this process, if it still has the default action and this is the main thread."""
-    global _armed_pid, _pipe
+    global _armed_pid, _pipe, _woken_by_faulthandler
     if not _patches.active or _armed_pid == os.getpid():
         return
     if threading.current_thread() is not threading.main_thread():
@@ -72,18 +77,30 @@ def arm() -> None:
         if signal.getsignal(_SIGNAL) is not signal.SIG_DFL:
             return  # the program handles SIGTERM itself
         read_end, write_end = os.pipe()
-        os.set_blocking(write_end, False)  # a full pipe must never block a signal handler
-        signal.signal(_SIGNAL, _handler)
     except (ValueError, OSError, AttributeError):
+        return
+    os.set_blocking(write_end, False)  # a full pipe must never block a signal handler
+    # Both are set before the handler is: a SIGTERM that comes at once must find the pipe to write.
+    _pipe, _armed_pid = (read_end, write_end), os.getpid()
+    try:
+        signal.signal(_SIGNAL, _handler)
+    except (ValueError, OSError):
+        _disarm(close=True)
+        _armed_pid = None
         return
     try:
         import faulthandler
 
-        faulthandler.register(_SIGNAL, file=write_end, all_threads=False, chain=True)
+        # all_threads: the thread the kernel gives SIGTERM to may have no Python thread state (a
+        # zstd or BLAS worker); faulthandler then writes the current thread's traceback only if
+        # there is one, and nothing would wake the watcher while the main thread waits on a lock.
+        # No chain: chaining restores the previous action, raises the signal and registers again,
+        # and the watcher's SIG_DFL could land between the first two (the process dies mid-flush)
+        # or be overwritten by the third. The watcher trips the Python handler itself.
+        faulthandler.register(_SIGNAL, file=write_end, all_threads=True, chain=False)
+        _woken_by_faulthandler = True
     except (ImportError, AttributeError, RuntimeError, ValueError, OSError):
         logger.debug("lsautofix: no faulthandler for SIGTERM; the handler runs between bytecodes only")
-    _pipe = (read_end, write_end)
-    _armed_pid = os.getpid()
     watcher = threading.Thread(target=_watch, args=(read_end,), name="lsautofix-sigterm", daemon=True)
     flushing.start_quietly(watcher)
 
@@ -95,6 +112,7 @@ def _watch(read_end: int) -> None:
     threads once ``threading._shutdown`` began, where a pool worker that got its sentinel may be).
     """
     _name_os_thread(_WATCHER_NAME)
+    _libc_signal()  # now: at the signal, an import could wait for ever on a lock the held main thread has
     while True:
         try:
             data = os.read(read_end, 65536)
@@ -103,6 +121,11 @@ def _watch(read_end: int) -> None:
         if not data or os.getpid() != _armed_pid:
             return  # disarmed (the pipe was closed), or a fork child's copy
         _begin()  # if the handler has not already: it may run only later, or never (a C call)
+        if _woken_by_faulthandler:  # otherwise the handler woke this thread: it has run
+            try:
+                _thread.interrupt_main(_SIGNAL)  # the handler holds the main thread at its next bytecode
+            except (ValueError, OSError, RuntimeError):  # pragma: no cover
+                pass
         _flush_then_die()  # the watcher is the one that flushes, whoever saw the signal first
         return
 
@@ -176,15 +199,30 @@ def _set_default() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(_SIGNAL, signal.SIG_DFL)
         return
-    try:
-        import ctypes
+    libc_signal = _libc_signal()
+    if libc_signal is None:  # pragma: no cover - no ctypes: the flush still runs; death comes by SIGKILL
+        logger.debug("lsautofix: cannot restore SIGTERM's default action from this thread")
+        return
+    libc_signal(int(_SIGNAL), 0)  # 0 is SIG_DFL
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.signal.restype = ctypes.c_void_p
-        libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
-        libc.signal(int(_SIGNAL), 0)  # 0 is SIG_DFL
-    except Exception:  # pragma: no cover - no ctypes: the flush still runs; death comes by SIGKILL
-        logger.debug("lsautofix: cannot restore SIGTERM's default action from this thread", exc_info=True)
+
+_libc_signal_fn: Any = None
+
+
+def _libc_signal() -> Any:
+    """libc's ``signal()``, resolved once (by the watcher when it starts), or None without ctypes."""
+    global _libc_signal_fn
+    if _libc_signal_fn is None:
+        try:
+            import ctypes
+
+            fn = ctypes.CDLL(None, use_errno=True).signal
+            fn.restype = ctypes.c_void_p
+            fn.argtypes = (ctypes.c_int, ctypes.c_void_p)
+            _libc_signal_fn = fn
+        except Exception:
+            logger.debug("lsautofix: no ctypes for libc's signal()", exc_info=True)
+    return _libc_signal_fn
 
 
 def _die() -> None:
@@ -197,22 +235,29 @@ def _die() -> None:
 
 
 def _may_hold_locks(frame: Any) -> bool:
-    """Whether the interrupted main thread is in code of :data:`_HOLDERS`.
+    """Whether the interrupted main thread is in code of :data:`_HOLDERS`, or inside an import.
 
     Walks outwards from the innermost frame over the standard library's frames and lsautofix's
     own; the first other frame decides: one of the holders (yes) or the user's code (no: the SDK
-    holds no lock while it runs the user's function).
+    holds no lock while it runs the user's function). An import decides from any depth: the
+    import system holds the global import lock around every finder's ``find_spec`` (a finder's
+    frames are not the standard library's: wrapt's post-import hooks) and the module's lock while
+    its body runs, and a flush that imports anything would wait on them for ever.
     """
     stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    decided = None
     while frame is not None:
         name = frame.f_globals.get("__name__") or ""
-        if any(name == h or name.startswith(h + ".") for h in _HOLDERS):
+        if name.startswith("importlib.") or name == "importlib":
             return True
-        top = name.partition(".")[0]
-        if top not in stdlib and top != "lsautofix":
-            return False
+        if decided is None:
+            if any(name == h or name.startswith(h + ".") for h in _HOLDERS):
+                return True
+            top = name.partition(".")[0]
+            if top not in stdlib and top != "lsautofix":
+                decided = False
         frame = frame.f_back
-    return False
+    return bool(decided)
 
 
 def _name_os_thread(name: str) -> None:
@@ -233,10 +278,9 @@ def _name_os_thread(name: str) -> None:
 # :data:`_ESCALATE_AFTER` and, if lsautofix's watcher is there, SIGTERM still caught and its main
 # thread running on a CPU all along, kills it with SIGKILL: what it held is lost, as without
 # lsautofix, and its exit code is -9, not -15. A child that still has not answered after
-# :data:`_ESCALATE_LOST` (its watcher never woke: seen about once in 20 runs of
-# ``tests/scenarios/pool_rounds.py`` under spawn on 3.10, cause not found) is killed the same way:
-# a lost run is better than ``terminate()`` waiting forever. One that answered has SIGTERM's
-# default action again (its watcher is flushing) and is left alone, however long that takes.
+# :data:`_ESCALATE_LOST` is killed the same way: a lost run is better than ``terminate()`` waiting
+# for ever on a watcher that cannot wake for a reason not foreseen here. One that answered has
+# SIGTERM's default action again (its watcher is flushing) and is left alone, however long that takes.
 
 
 def _has_watcher(pid: int) -> bool:
@@ -352,11 +396,11 @@ def _after_fork_in_parent() -> None:
 
 def _after_fork_in_child() -> None:
     """Undo what the parent armed (its handler, and faulthandler writing to the parent's pipe)."""
-    global _armed_pid, _pipe, _terminating, _main_stopped, _state_lock
+    global _armed_pid, _pipe, _terminating, _main_stopped, _state_lock, _woken_by_faulthandler
     if _armed_pid is None:
         return
     _disarm(close=True)
-    _armed_pid, _terminating = None, False
+    _armed_pid, _terminating, _woken_by_faulthandler = None, False, False
     _main_stopped, _state_lock = threading.Event(), threading.Lock()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {_SIGNAL})
 
