@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import pytest
@@ -135,3 +137,32 @@ def test_terminate_while_workers_trace_delivers_every_created_run(collector, tmp
 def test_without_lsautofix_terminate_while_busy_loses_runs(collector, tmp_path):
     created, _ = _terminate_busy(collector, tmp_path, "fork", mode="off")
     assert {r["id"] for r in created} - set(collector.store.runs())
+
+
+def test_forkserver_preload_gets_the_sdk_and_the_programs_list_is_kept(tmp_path):
+    # The server imports the SDK once, so a child entering its parent's snapshot need not (about
+    # 0.1 s a child); the list the program set stays as it set it, and an empty one stays empty.
+    script = tmp_path / "preload.py"
+    script.write_text(
+        "import multiprocessing as mp, multiprocessing.forkserver as fs, sys\n"
+        "import langsmith.run_helpers\n"
+        "import lsautofix\n"
+        "lsautofix.install()\n"
+        "def probe(q):\n"
+        "    q.put(True)\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = mp.get_context('forkserver')\n"
+        "    ctx.set_forkserver_preload(sys.argv[1:])\n"
+        "    q = ctx.Queue()\n"
+        "    p = ctx.Process(target=probe, args=(q,))\n"
+        "    p.start(); q.get(timeout=60); p.join()\n"
+        "    print(fs._forkserver._preload_modules)\n"
+        "    with open(f'/proc/{fs._forkserver._forkserver_pid}/cmdline', 'rb') as f:\n"
+        "        print('langsmith.run_helpers' in f.read().decode(errors='replace'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))}
+    for preload, expected in ((["__main__"], "True"), ([], "False")):
+        out = subprocess.run([sys.executable, str(script), *preload], env=env, capture_output=True, text=True,
+                             timeout=120, cwd=tmp_path)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines() == [repr(preload), expected], out
