@@ -141,10 +141,11 @@ def test_without_lsautofix_terminate_while_busy_loses_runs(collector, tmp_path):
 
 def test_forkserver_preload_gets_the_sdk_and_the_programs_list_is_kept(tmp_path):
     # The server imports the SDK once, so a child entering its parent's snapshot need not (about
-    # 0.1 s a child); the list the program set stays as it set it, and an empty one stays empty.
+    # 0.1 s a child), also a server launched after the first died; the list the program set stays
+    # as it set it, and an empty one stays empty.
     script = tmp_path / "preload.py"
     script.write_text(
-        "import multiprocessing as mp, multiprocessing.forkserver as fs, sys\n"
+        "import multiprocessing as mp, multiprocessing.forkserver as fs, os, signal, sys, time\n"
         "import langsmith.run_helpers\n"
         "import lsautofix\n"
         "lsautofix.install()\n"
@@ -157,12 +158,19 @@ def test_forkserver_preload_gets_the_sdk_and_the_programs_list_is_kept(tmp_path)
         "    p = ctx.Process(target=probe, args=(q,))\n"
         "    p.start(); q.get(timeout=60); p.join()\n"
         "    print(fs._forkserver._preload_modules)\n"
-        "    with open(f'/proc/{fs._forkserver._forkserver_pid}/cmdline', 'rb') as f:\n"
-        "        print('langsmith.run_helpers' in f.read().decode(errors='replace'))\n"
+        "    for _ in range(2):  # the first server, then one launched after it died\n"
+        "        pid = fs._forkserver._forkserver_pid\n"
+        "        with open(f'/proc/{pid}/cmdline', 'rb') as f:\n"
+        "            print('langsmith.run_helpers' in f.read().decode(errors='replace'))\n"
+        "        os.kill(pid, signal.SIGKILL)\n"
+        "        while open(f'/proc/{pid}/stat').read().rpartition(')')[2].split()[0] != 'Z':\n"
+        "            time.sleep(0.01)\n"
+        "        p = ctx.Process(target=probe, args=(q,))\n"
+        "        p.start(); q.get(timeout=60); p.join()\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))}
     for preload, expected in ((["__main__"], "True"), ([], "False")):
         out = subprocess.run([sys.executable, str(script), *preload], env=env, capture_output=True, text=True,
                              timeout=120, cwd=tmp_path)  # fmt: skip
         assert out.returncode == 0, out.stderr
-        assert out.stdout.splitlines() == [repr(preload), expected], out
+        assert out.stdout.splitlines() == [repr(preload), expected, expected], out

@@ -120,9 +120,10 @@ def _forkserver_ensure_running(wrapped: Callable[..., Any], instance: Any, args:
     preload = getattr(instance, "_preload_modules", None)
     if not (_patches.active and _PRELOAD in sys.modules and isinstance(preload, list) and preload):
         return wrapped(*args, **kwargs)
-    if _PRELOAD in preload or getattr(instance, "_forkserver_pid", None) is not None:
+    if _PRELOAD in preload:
         return wrapped(*args, **kwargs)
-    instance._preload_modules = [*preload, _PRELOAD]  # read only while the server is launched
+    # Read only if a server is launched in this call: the first, or a new one after the last died.
+    instance._preload_modules = [*preload, _PRELOAD]
     try:
         return wrapped(*args, **kwargs)
     finally:
