@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,6 +26,16 @@ def test_every_pool_method_nests_and_terminate_loses_no_runs(collector, mode, me
 def test_pool_close_join_delivers_every_run(collector, method):
     run_script(collector, "processes.py", method, "pool_close")
     assert_trees(collector.store, ("parent", ["leaf"] * 4))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_worker_reusing_its_callers_parents_nests_each_task_and_keeps_no_child_run(collector, method):
+    # Two traced callers in two threads share a one-worker Pool; the worker makes each caller's
+    # state once and reuses it for that caller's next tasks.
+    done = run_script(collector, "processes.py", method, "interleaved")
+    assert_trees(collector.store, ("parent", [("caller", ["leaf"] * 12), ("caller", ["leaf"] * 12)]))
+    kept = json.loads(done.stdout.strip().splitlines()[-1])
+    assert 1 <= kept["states"] <= 8 and kept["children"] == 0, kept
 
 
 @pytest.mark.parametrize("method", METHODS)

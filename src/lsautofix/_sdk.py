@@ -118,6 +118,18 @@ def current_run_tree() -> Any:
     return get_current_run_tree()
 
 
+def forget_child_runs(run_tree: Any) -> None:
+    """Empty the ``child_runs`` list (public ``RunTree`` field) of a parent placeholder.
+
+    ``RunTree.create_child`` appends every child to its parent's list, which only ``post(
+    exclude_child_runs=False)`` reads; a placeholder made from headers is never posted here, and
+    one reused for many tasks would otherwise keep every child run (inputs, outputs) alive.
+    """
+    children = getattr(run_tree, "child_runs", None)
+    if children:
+        children.clear()
+
+
 def default_client() -> Any:
     """The SDK's cached default client if one was made (never creates one), else None."""
     module = sys.modules.get("langsmith.run_trees")

@@ -11,8 +11,9 @@ whole-context copy, which *is* Python's semantics there.
 
 Same process: :func:`capture` reads the tracing variables' values and holds the current run
 strongly (the SDK keeps only a weak reference, and a fire-and-forget task may run after its
-parent returned); :meth:`TracingState.run` sets them around the call in the worker's own context
-and resets them after. Other process: :func:`capture_remote` makes a small JSON-able snapshot in
+parent returned); the state it returns, called as ``state(fn, *args)``, sets them around the call
+in the worker's own context and resets them after. ``capture`` is generated for the variables
+known (look it up as ``context.capture`` on every call, never keep a reference). Other process: :func:`capture_remote` makes a small JSON-able snapshot in
 the SDK's distributed-tracing form (``RunTree.to_headers()``), entered by :func:`run_remote` with
 ``tracing_context(parent=...)``.
 
@@ -22,7 +23,11 @@ Threads and processes an executor, pool or engine starts for itself (see
 
 from __future__ import annotations
 
+import contextvars
+import copy
+import functools
 import logging
+import os
 import sys
 import threading
 from contextvars import ContextVar
@@ -37,8 +42,22 @@ T = TypeVar("T")
 #: The tracing variables known so far: langsmith's (its current-run reference first), then
 #: langchain_core's once it is imported.
 _vars: tuple[ContextVar[Any], ...] = ()
-_nones: tuple[None, ...] = ()
 _lock = threading.Lock()
+
+#: A unit of work's carried state: ``state(fn, *args, **kwargs)`` calls ``fn`` with the submitter's
+#: tracing state set. It is a ``functools.partial`` of the generated runner, the values read and
+#: the current run (held strongly: the SDK keeps only a weak reference, and a fire-and-forget
+#: task may run after its parent returned). A C object: cheap to build, cheap to call, and safe to
+#: share between threads running at once (``ThreadPool.map`` shares one among its tasks).
+TracingState = functools.partial
+
+
+def capture() -> Optional[TracingState]:  # type: ignore[valid-type]
+    """The submitter's tracing state, or None when it has none (then there is nothing to carry).
+
+    Replaced by a generated function once the variables are known (:func:`_compile`).
+    """
+    return None
 
 
 def _read() -> tuple[Any, ...]:
@@ -46,38 +65,55 @@ def _read() -> tuple[Any, ...]:
     return ()
 
 
-def _compile(variables: tuple[ContextVar[Any], ...]) -> tuple[Callable[[], tuple[Any, ...]], type]:
-    """Write out, for these variables, the two functions on every carried unit of work's path.
+_nones: tuple[Any, ...] = ()
 
-    ``_read()`` returns every variable's value in one tuple expression, and the state's ``run``
-    sets the ones that are not None, calls the function and resets them, in straight lines. They
-    run on every traced submit (``_read`` on untraced ones too, to learn there is nothing to
-    carry); a loop over 12 variables with ``zip`` costs about three times as much
-    (benchmarks/bench_threads.py). Generated once per set of variables, as ``namedtuple`` does.
+
+def _compile(variables: tuple[ContextVar[Any], ...], first_is_run: bool) -> dict[str, Any]:
+    """Write out, for these variables, the functions on every carried unit of work's path.
+
+    ``_read()`` returns every variable's value in one tuple expression; ``capture()`` returns
+    None when they are all None, else ``partial(_run, values, current_run)``; ``_run`` sets the
+    values that are not None, calls the function and resets them, in straight lines. They run on
+    every traced submit (``_read``, through ``capture``, on untraced ones too, to learn there is
+    nothing to carry); a loop over 12 variables with ``zip`` costs about three times as much, and
+    a ``TracingState`` class with ``__init__`` and a bound ``run`` a microsecond more per submit
+    and task (benchmarks/bench_threads.py). Each set of variables gets its own ``_run``, reached
+    only through the states its ``capture`` made, so a state taken just before langchain_core's
+    variables were added still runs with the variables it was read for.
     """
     n = len(variables)
     names: dict[str, Any] = {f"_v{i}": var for i, var in enumerate(variables)}
     names.update({f"_g{i}": var.get for i, var in enumerate(variables)})
+    names.update(_partial=functools.partial, _nones=(None,) * n)
     xs = "".join(f"x{i}, " for i in range(n))
     source = "\n".join(
         [
             "def _read():",
             f"    return ({''.join(f'_g{i}(None), ' for i in range(n))})",
-            "def run(self, fn, /, *args, **kwargs):",
-            f"    ({xs}) = self.values",
+            "def _run(values, run, fn, /, *args, **kwargs):",
+            f"    ({xs}) = values",
             *(f"    t{i} = None if x{i} is None else _v{i}.set(x{i})" for i in range(n)),
             "    try:",
             "        return fn(*args, **kwargs)",
             "    finally:",
             *(f"        if t{i} is not None: _v{i}.reset(t{i})" for i in reversed(range(n))),
+            "def capture():",
+            f"    values = ({''.join(f'_g{i}(None), ' for i in range(n))})",
+            "    if values == _nones:",
+            "        return None",
+            *(
+                ["    ref = values[0]", "    return _partial(_run, values, None if ref is None else ref())"]
+                if first_is_run
+                else ["    return _partial(_run, values, None)"]
+            ),
             "",
         ]
     )
     exec(source, names)
-    run = names["run"]
-    run.__doc__ = "Call ``fn`` with these tracing values set; the thread's other variables are untouched."
-    state_class = type("TracingState", (TracingState,), {"__slots__": (), "run": run})
-    return names["_read"], state_class
+    names["capture"].__doc__ = capture.__doc__
+    names["_run"].__doc__ = "Call ``fn`` with these tracing values set; the thread's other variables are untouched."
+    names["_run"].variables = variables  # what a state's values line up with (enter_remote sets them)
+    return names
 
 
 _langsmith_vars: tuple[ContextVar[Any], ...] = ()
@@ -86,11 +122,11 @@ _langchain_vars: tuple[ContextVar[Any], ...] = ()
 
 def _bind() -> None:
     """Recompile for langsmith's variables (current run first), then langchain_core's."""
-    global _vars, _nones, _read, _state_class
+    global _vars, _nones, _read, capture
     variables = tuple(dict.fromkeys(_langsmith_vars + _langchain_vars))
     if variables != _vars:
-        _read, _state_class = _compile(variables)
-        _vars, _nones = variables, (None,) * len(variables)
+        names = _compile(variables, first_is_run=bool(_langsmith_vars))
+        _vars, _nones, _read, capture = variables, names["_nones"], names["_read"], names["capture"]
 
 
 def bind_langsmith() -> None:
@@ -124,39 +160,6 @@ def tracing_variables() -> tuple[ContextVar[Any], ...]:
 
 
 # --- same process -----------------------------------------------------------------------------
-
-
-class TracingState:
-    """The tracing variables' values where work was submitted, and the current run, held strongly.
-
-    :meth:`run` sets, in the running thread's own context, the variables the submitter had set,
-    and resets them after the call: a worker's context holds no tracing state between tasks (its
-    threads start with none), so the ones the submitter had unset are unset there too. It may be
-    entered by several threads at once (a ``ThreadPool.map`` shares one state among its tasks):
-    no shared ``Context`` object is ever entered. The ``run`` of each set of variables is
-    generated (:func:`_compile`).
-    """
-
-    __slots__ = ("values", "parent")
-
-    def __init__(self, values: tuple[Any, ...], parent: Any) -> None:
-        self.values = values
-        self.parent = parent  # keeps the current run alive until the work has run
-
-    def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        raise NotImplementedError  # pragma: no cover - replaced in each generated subclass
-
-
-_state_class: type = TracingState
-
-
-def capture() -> Optional[TracingState]:
-    """The submitter's tracing state, or None when it has none (then there is nothing to carry)."""
-    values = _read()
-    if values == _nones:
-        return None
-    ref = values[0] if _langsmith_vars else None  # the SDK's weak reference to the current run
-    return _state_class(values, ref() if ref is not None else None)  # type: ignore[no-any-return]
 
 
 def has_tracing_state() -> bool:
@@ -307,14 +310,68 @@ def _client_for(endpoint: dict[str, Any]) -> Any:
     return client
 
 
+#: States made from snapshots in this process, most recent first: (pid, snapshot, state).
+_remote_states: list[tuple[int, dict[str, Any], Optional[TracingState]]] = []  # type: ignore[valid-type]
+_REMOTE_STATES = 8
+
+
+def remote_state(snapshot: dict[str, Any]) -> Optional[TracingState]:  # type: ignore[valid-type]
+    """The tracing state a snapshot made by :func:`capture_remote` stands for, in this process.
+
+    Made once per snapshot by entering the SDK's ``tracing_context(parent=headers, ...)`` in an
+    empty context (the state a worker with none takes on) and capturing what it set there; then
+    reused for every task that brings an equal snapshot. Parsing the headers into the parent's
+    ``RunTree`` and entering the SDK's context cost about 50 us a task in a warm loop and 100 us in
+    a ``Pool`` worker (benchmarks/bench_exit.py, "apply loop"); the reused state sets the same
+    values in about 1 us. The parent ``RunTree`` made from the headers is a placeholder that is
+    never posted; it is held by the state, and :func:`run_remote` drops the child runs the SDK
+    lists on it after each task, so reusing it keeps nothing alive. A few snapshots are kept
+    (several traced callers may share one pool); the process id is part of the key, so a
+    forked child makes its own.
+    """
+    pid = os.getpid()
+    with _lock:
+        for i, (owner, known, state) in enumerate(_remote_states):
+            if owner == pid and known == snapshot:
+                if i:
+                    _remote_states.insert(0, _remote_states.pop(i))
+                return state
+    state = contextvars.Context().run(_enter_and_capture, snapshot)
+    with _lock:
+        _remote_states.insert(0, (pid, copy.deepcopy(snapshot), state))
+        del _remote_states[_REMOTE_STATES:]
+    return state
+
+
+def _enter_and_capture(snapshot: dict[str, Any]) -> Optional[TracingState]:  # type: ignore[valid-type]
+    """In an empty context: enter the snapshot with the SDK's ``tracing_context``, capture, leave."""
+    try:
+        from langsmith.run_helpers import tracing_context
+
+        options = dict(snapshot)
+        if "client" in options:
+            client = options["client"] = _client_for(options["client"])
+            if "parent" in options:
+                # A child run posts with its parent's client, ahead of the context's: the parent
+                # made from the headers must carry it (the headers path would give it the default).
+                from langsmith.run_trees import RunTree
+
+                options["parent"] = RunTree.from_headers(options["parent"], client=client)
+        with tracing_context(**options):
+            return capture()  # the generated one: langsmith's variables are bound by now
+    except Exception:
+        logger.debug("lsautofix: could not enter the parent's tracing context", exc_info=True)
+        return None
+
+
 class Entered:
     """What :func:`enter_remote` did to the current context, for :func:`leave` to undo."""
 
-    __slots__ = ("manager", "cleared")
+    __slots__ = ("state", "tokens")
 
-    def __init__(self, manager: Any, cleared: list[tuple[ContextVar[Any], Any]]) -> None:
-        self.manager = manager  # the SDK's tracing_context, entered (it holds the parent run)
-        self.cleared = cleared  # (variable, token) of the tracing state this context had before
+    def __init__(self, state: Optional[TracingState], tokens: list[tuple[ContextVar[Any], Any]]) -> None:  # type: ignore[valid-type]
+        self.state = state  # holds the parent run placeholder while entered
+        self.tokens = tokens  # (variable, token) of every set, in order
 
 
 def enter_remote(snapshot: Optional[dict[str, Any]]) -> Entered:
@@ -324,43 +381,25 @@ def enter_remote(snapshot: Optional[dict[str, Any]]) -> Entered:
     the snapshot's; with no snapshot it has none. For engines whose hand-off has two ends (Celery's
     ``task_prerun`` and ``task_postrun``); :func:`run_remote` wraps one call in both.
     """
-    cleared = [(var, var.set(None)) for var in _vars if var.get(None) is not None]
-    manager = None
-    if snapshot:
-        try:
-            from langsmith.run_helpers import tracing_context
-
-            options = dict(snapshot)
-            if "client" in options:
-                client = options["client"] = _client_for(options["client"])
-                if "parent" in options:
-                    # A child run posts with its parent's client, ahead of the context's: the parent
-                    # made from the headers must carry it (the headers path would give it the default).
-                    from langsmith.run_trees import RunTree
-
-                    options["parent"] = RunTree.from_headers(options["parent"], client=client)
-            manager = tracing_context(**options)
-            manager.__enter__()
-        except Exception:
-            logger.debug("lsautofix: could not enter the parent's tracing context", exc_info=True)
-            manager = None
-    return Entered(manager, cleared)
+    tokens = [(var, var.set(None)) for var in _vars if var.get(None) is not None]
+    state = remote_state(snapshot) if snapshot else None
+    if state is not None:
+        pairs = zip(state.func.variables, state.args[0])
+        tokens += [(var, var.set(value)) for var, value in pairs if value is not None]
+    return Entered(state, tokens)
 
 
 def leave(entered: Entered, exc_info: tuple[Any, Any, Any] = (None, None, None)) -> None:
     """Undo :func:`enter_remote`, in the context it ran in; never raises."""
-    manager, entered.manager = entered.manager, None
-    if manager is not None:
-        try:
-            manager.__exit__(*exc_info)
-        except Exception:
-            logger.debug("lsautofix: could not leave the parent's tracing context", exc_info=True)
-    for var, token in reversed(entered.cleared):
+    tokens, entered.tokens = entered.tokens, []
+    for var, token in reversed(tokens):
         try:
             var.reset(token)
         except (RuntimeError, ValueError):  # already reset, or another context: nothing of ours left
             pass
-    entered.cleared = []
+    state, entered.state = entered.state, None
+    if state is not None:
+        _sdk.forget_child_runs(state.args[1])
 
 
 def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -368,13 +407,16 @@ def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], /, *arg
 
     With no snapshot the work runs with no tracing state, whatever this worker inherited.
     """
-    if not snapshot and (not _vars or _read() == _nones):
+    state = remote_state(snapshot) if snapshot else None
+    if _read() != _nones:  # this worker's context has tracing state of its own: set it aside
+        entered = enter_remote(snapshot)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            leave(entered)
+    if state is None:
         return fn(*args, **kwargs)
-    entered = enter_remote(snapshot)
     try:
-        result = fn(*args, **kwargs)
-    except BaseException:
-        leave(entered, sys.exc_info())
-        raise
-    leave(entered)
-    return result
+        return state(fn, *args, **kwargs)  # type: ignore[no-any-return]
+    finally:
+        _sdk.forget_child_runs(state.args[1])

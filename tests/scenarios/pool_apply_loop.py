@@ -30,4 +30,4 @@ def parent(method: str, n: int) -> float:
 
 
 if __name__ == "__main__":
-    print(f"loop took {parent(sys.argv[1], int(sys.argv[2])):.3f} s")
+    print(f"loop took {parent(sys.argv[1], int(sys.argv[2])):.6f} s")

@@ -46,6 +46,22 @@ def start_in_thread(ctx: mp.context.BaseContext) -> None:
     process.join()
 
 
+@traceable(name="caller")
+def caller(pool, n: int) -> None:
+    for i in range(n):
+        pool.apply(leaf, (i,))
+
+
+def reused_states() -> str:
+    """In the worker: the snapshots' states it keeps, and the child runs their parents still list."""
+    import json
+
+    from lsautofix import context
+
+    mine = [state for pid, _, state in context._remote_states if pid == os.getpid() and state is not None]
+    return json.dumps({"states": len(mine), "children": sum(len(s.args[1].child_runs) for s in mine)})
+
+
 @traceable(name="parent")
 def parent(method: str, kind: str) -> None:
     ctx = mp.get_context(method)
@@ -59,6 +75,14 @@ def parent(method: str, kind: str) -> None:
             pool.apply_async(leaf, (2,)).get()
             pool.map_async(leaf, range(2)).get()
             pool.starmap_async(leaf, [(5, 6)]).get()
+    elif kind == "interleaved":  # two callers share one worker, their tasks alternating
+        with ctx.Pool(1) as pool:
+            threads = [threading.Thread(target=caller, args=(pool, 12)) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            print(pool.apply(reused_states))
     elif kind == "pool_close":
         pool = ctx.Pool(2)
         pool.map(leaf, range(4))

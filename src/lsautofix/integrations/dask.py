@@ -89,7 +89,7 @@ async def _execute_under(snapshot: dict[str, Any], coroutine: Any) -> Any:
     entered = context.run_remote(snapshot, context.capture)
     if entered is None:
         return await coroutine
-    return await entered.run(asyncio.ensure_future, coroutine)
+    return await entered(asyncio.ensure_future, coroutine)
 
 
 def _patch_client(module: Any) -> None:

@@ -65,7 +65,7 @@ def _parallel_dispatch(wrapped: Callable[..., Any], instance: Any, args: tuple, 
         batch.__dict__[_STATE] = state
     else:
         if _common.CARRIER not in instance.__dict__:
-            instance.__dict__[_common.CARRIER] = state.run(context.capture_remote)
+            instance.__dict__[_common.CARRIER] = state(context.capture_remote)
         batch.__dict__[_common.CARRIER] = instance.__dict__[_common.CARRIER]
     return wrapped(*args, **kwargs)
 
@@ -75,7 +75,7 @@ def _batch_call(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs:
     if _patches.active:
         state = instance.__dict__.get(_STATE)
         if state is not None:
-            return state.run(wrapped, *args, **kwargs)
+            return state(wrapped, *args, **kwargs)
         snapshot = instance.__dict__.get(_common.CARRIER)
         if snapshot is not None:
             return context.run_remote(snapshot, wrapped, *args, **kwargs)

@@ -103,7 +103,7 @@ def _with_snapshot(wrapped: Callable[..., Any], instance: Any, args: tuple, kwar
         fn = kwargs.pop("func")
     else:
         return wrapped(*args, **kwargs)
-    task = functools.partial(captured.run, fn) if local else RemoteCall(captured, fn)
+    task = functools.partial(captured, fn) if local else RemoteCall(captured, fn)
     return wrapped(task, *args, **kwargs)
 
 

@@ -49,7 +49,7 @@ def _bootstrap_with_state(state: context.TracingState, thread_ref: weakref.ref[t
     if thread is None:  # pragma: no cover - the thread is running this very function
         return
     thread.__dict__.pop("_bootstrap_inner", None)
-    state.run(type(thread)._bootstrap_inner, thread)
+    state(type(thread)._bootstrap_inner, thread)
 
 
 def _make_start(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,12 +59,12 @@ def _make_start(original: Callable[..., Any]) -> Callable[..., Any]:
     without ``start()`` keeps running in the caller's context.
     """
     call = _caller(original)
-    capture, partial = context.capture, functools.partial
+    partial = functools.partial
 
     @functools.wraps(original)
     def start(self: threading.Thread) -> Any:
         if _patches.active:
-            state = capture()
+            state = context.capture()
             if state is not None and not context.is_infrastructure(self):
                 self._bootstrap_inner = partial(_bootstrap_with_state, state, weakref.ref(self))  # type: ignore[method-assign]
         return call(self)
@@ -73,7 +73,7 @@ def _make_start(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class _Carried(functools.partial):  # type: ignore[type-arg]
-    """``partial(state.run, fn)``: a task that already carries its state (``submit`` passes it on).
+    """``partial(state, fn)``: a task that already carries its state (``submit`` passes it on).
 
     A ``partial`` subclass keeps the C call path; ``submit`` knows it by its exact type.
     """
@@ -81,12 +81,8 @@ class _Carried(functools.partial):  # type: ignore[type-arg]
     __slots__ = ()
 
 
-def _carry(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` with the caller's tracing state, or ``fn`` itself when there is none to carry."""
-    if type(fn) is _Carried or context.is_context_run(fn):
-        return fn
-    state = context.capture()
-    return fn if state is None else _Carried(state.run, fn)
+def _is_context_run(fn: Any, partial: type = functools.partial) -> bool:
+    return type(fn) is partial and context.is_context_run(fn)
 
 
 def _make_map(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,8 +90,10 @@ def _make_map(original: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(original)
     def map(self: Any, fn: Callable[..., Any], *iterables: Any, **kwargs: Any) -> Any:  # as Executor.map
-        if _patches.active:
-            fn = _carry(fn)
+        if _patches.active and type(fn) is not _Carried and not _is_context_run(fn):
+            state = context.capture()
+            if state is not None:
+                fn = _Carried(state, fn)
         return original(self, fn, *iterables, **kwargs)
 
     return map
@@ -105,19 +103,21 @@ def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
     """``ThreadPoolExecutor.submit``: the task runs with the submitter's tracing state.
 
     A plain function, not a wrapt wrapper: ``submit`` is the hottest path patched here (see
-    :meth:`Patches.replace`). ``submit()`` without a callable raises the original's TypeError;
-    a keyword named ``fn`` belongs to the task, as in the original. The state (and with it the
-    parent run) lives in the work item, until the task has run.
+    :meth:`Patches.replace`). The work item gets the state as its callable and the task as the
+    state's first argument (``state(fn, *args, **kwargs)``): no object is built for the task
+    beyond the state itself. ``submit()`` without a callable raises the original's TypeError; a
+    keyword named ``fn`` belongs to the task, as in the original. The state (and with it the
+    parent run) lives in the work item until the task has run.
     """
     call = _caller(original)
-    capture, is_context_run = context.capture, context.is_context_run
+    partial = functools.partial
 
     @functools.wraps(original)
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         if _patches.active and type(fn) is not _Carried:
-            state = capture()
-            if state is not None and not is_context_run(fn):
-                return call(self, _Carried(state.run, fn), *args, **kwargs)
+            state = context.capture()
+            if state is not None and (type(fn) is not partial or not context.is_context_run(fn)):
+                return call(self, state, fn, *args, **kwargs)
         return call(self, fn, *args, **kwargs)
 
     return submit
