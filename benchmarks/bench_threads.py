@@ -1,6 +1,6 @@
 """Per-task cost of lsautofix's thread patches: ``ThreadPoolExecutor.submit`` and ``Thread.start``.
 
-    python benchmarks/bench_threads.py [--rounds 3] [--collector auto|mini]
+    python benchmarks/bench_threads.py [--rounds 3] [--collector auto|mini] [--pin]
 
 Every variant runs in a fresh subprocess (``install()`` is process-wide), with tracing enabled and
 pointed at a local collector, inside a ``@traceable`` parent unless said otherwise. The submitted
@@ -31,6 +31,10 @@ same executor and so the same worker threads, and the ratio is taken in that pro
 matters on a small VM: the hand-off latency to a worker thread is either ~10 us or ~80 us
 depending on where the OS placed that thread, and stays so for the thread's life, which makes
 ratios across processes (or executors) unreliable; the goals are judged on the paired ratios.
+
+``--pin`` runs every measured process on one CPU (``os.sched_setaffinity``): the hand-off is then
+a context switch on that CPU, about 11 us and steady, instead of 10 or 80 us by the OS's placement
+of the worker thread. That is the tightest round trip, where a fixed cost per task weighs most.
 
 Goals: lsautofix <= 1.15x plain for submit+result, and cheaper than ContextThreadPoolExecutor;
 the raw wrapper costs at most ~1-2 us per submit.
@@ -185,7 +189,9 @@ def measure(executor_cls: type, toggle: Callable[[Any, bool], None], original_su
     return results
 
 
-def child(name: str) -> None:
+def child(name: str, pin: bool) -> None:
+    if pin:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     spec = VARIANTS[name]
     from concurrent.futures import ThreadPoolExecutor
 
@@ -228,8 +234,8 @@ def child(name: str) -> None:
 # --- orchestration --------------------------------------------------------------------------
 
 
-def run_variant(name: str, env: dict[str, str]) -> dict[str, float]:
-    result = run_json([sys.executable, __file__, "--child", name], env, timeout=90)
+def run_variant(name: str, env: dict[str, str], pin: bool) -> dict[str, float]:
+    result = run_json([sys.executable, __file__, "--child", name, *(["--pin"] if pin else [])], env, timeout=90)
     if result is None:
         raise SystemExit(f"variant {name!r} hung for 90 s and was killed")
     return result
@@ -239,10 +245,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="processes per variant, interleaved (default 3)")
     add_collector_option(parser)
+    parser.add_argument("--pin", action="store_true", help="run each measured process on one CPU")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.pin)
         return 0
 
     started = time.perf_counter()
@@ -254,14 +261,14 @@ def main() -> int:
         env = child_env(c.env())
         for _ in range(args.rounds):
             for name in VARIANTS:
-                runs[name].append(run_variant(name, env))
+                runs[name].append(run_variant(name, env, args.pin))
         received = len(c.store.runs())
 
     best = {name: {k: min(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
     base = best["plain"]
     print(
         f"Python {sys.version.split()[0]}, langsmith {langsmith.__version__}, {os.cpu_count()} CPUs, "
-        f"{args.rounds} processes per variant"
+        f"{args.rounds} processes per variant{', each on one CPU' if args.pin else ''}"
     )
     print("across processes: us per task (median over batches, min over processes), x the plain processes")
     headers = ["variant"]
