@@ -75,3 +75,38 @@ def _private_attributes_outside_the_adapter() -> list[str]:
 
 def test_no_module_but_the_adapter_reads_private_sdk_attributes():
     assert _private_attributes_outside_the_adapter() == []
+
+
+def test_a_compressed_frame_between_buffer_and_request_counts_as_a_send_in_flight(collector):
+    # A frame the compression thread has taken off the buffer is in neither the buffer nor a
+    # future until its request ends (and is sent on that thread once the send pool is shut down):
+    # a SIGTERM flush must wait for it. The thread is held exactly there: this test holds the
+    # buffer's lock, which the thread takes first inside _drain_and_send_compressed (it drains
+    # every 0.5 s, and at once when told data is there).
+    import time
+
+    from langsmith import Client
+    from langsmith.run_trees import RunTree
+
+    client = Client(api_url=collector.url, api_key=collector.env()["LANGSMITH_API_KEY"])
+    run = RunTree(name="probe", run_type="chain", client=client, project_name="adapter-probe")
+    run.post()
+    deadline = time.monotonic() + 10
+    while (client.compressed_traces is None or _sdk.pending(client)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert client.compressed_traces is not None, "the collector did not enable compressed uploads"
+    assert _sdk.pending(client) == 0
+
+    def sending_for_this_client():  # the SDK's threads get a weak reference to their client
+        return [t for t in _sdk.upload_threads_sending() if t._args and t._args[0]() is client]
+
+    assert sending_for_this_client() == []
+    seen = []
+    with client.compressed_traces.lock:
+        client._data_available_event.set()
+        while not seen and time.monotonic() < deadline:
+            seen = sending_for_this_client()
+            time.sleep(0.01)
+    assert seen, "a thread inside _drain_and_send_compressed was not seen as sending"
+    client.flush(timeout=5)
+    client.cleanup()
