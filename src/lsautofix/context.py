@@ -13,9 +13,12 @@ Same process: :func:`capture` reads the tracing variables' values and holds the 
 strongly (the SDK keeps only a weak reference, and a fire-and-forget task may run after its
 parent returned); the state it returns, called as ``state(fn, *args)``, sets them around the call
 in the worker's own context and resets them after. ``capture`` is generated for the variables
-known (look it up as ``context.capture`` on every call, never keep a reference). Other process: :func:`capture_remote` makes a small JSON-able snapshot in
-the SDK's distributed-tracing form (``RunTree.to_headers()``), entered by :func:`run_remote` with
-``tracing_context(parent=...)``.
+known (look it up as ``context.capture`` on every call, never keep a reference).
+
+Other process: :func:`capture_remote` makes a small JSON-able snapshot in the SDK's
+distributed-tracing form (``RunTree.to_headers()``). A worker turns each distinct snapshot into a
+state once (:func:`remote_state`: the SDK's ``tracing_context(parent=...)`` entered in an empty
+context) and :func:`run_remote` runs each task under it.
 
 Threads and processes an executor, pool or engine starts for itself (see
 :func:`is_infrastructure`) carry nothing: the tasks they run carry their own.
