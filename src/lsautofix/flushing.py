@@ -70,6 +70,29 @@ def total_pending(targets: Optional[Iterable[Any]] = None) -> int:
 _QUIET_SIGNALS = ("SIGTERM", "SIGINT")
 
 
+def green_threads() -> bool:
+    """Whether gevent or eventlet has monkey-patched ``threading``: a new thread is a greenlet then.
+
+    A greenlet that blocks in a system call (the SIGTERM watcher's read of its pipe) stops every
+    greenlet of the process, the main program included. Asked through each library's own API,
+    only when it is already imported.
+    """
+    gevent_monkey = sys.modules.get("gevent.monkey")
+    if gevent_monkey is not None:
+        try:
+            if gevent_monkey.is_module_patched("threading"):
+                return True
+        except Exception:  # pragma: no cover - a gevent without the API
+            pass
+    eventlet_patcher = sys.modules.get("eventlet.patcher")
+    if eventlet_patcher is not None:
+        try:
+            return bool(eventlet_patcher.is_monkey_patched("thread"))
+        except Exception:  # pragma: no cover
+            pass
+    return False
+
+
 def start_quietly(thread: threading.Thread) -> None:
     """Start one of lsautofix's threads with SIGTERM and SIGINT blocked in it.
 

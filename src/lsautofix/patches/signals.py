@@ -22,7 +22,9 @@ and raises SIGTERM again: the exit status is the one the default action gives. T
 thread ends the process itself a second after the timeout, whatever the flush is doing. With nothing
 queued it dies at once, unless it was already leaving (a pool worker that got its sentinel): then
 it first waits for the upload threads' last sends, which no count sees. A second SIGTERM kills at once. A handler the program installs replaces all of this; a process that never
-traces keeps the default. Fork children start with the default again and arm when they trace.
+traces keeps the default, and so does a program whose threads gevent or eventlet has made green
+(the watcher must be a real thread). Fork children start with the default again and arm when they
+trace.
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ def arm() -> None:
         return
     if threading.current_thread() is not threading.main_thread():
         return  # signal.signal() works only there; this process keeps the default action
+    if flushing.green_threads():
+        # The watcher would be a greenlet, and its blocking read would stop the whole process
+        # (the program never ends). Green programs keep SIGTERM's default action.
+        return
     try:
         if signal.getsignal(_SIGNAL) is not signal.SIG_DFL:
             return  # the program handles SIGTERM itself
