@@ -346,6 +346,32 @@ def replace_thread_pool_after_fork() -> list[Any]:
     return [pool]
 
 
+def remake_after_fork_for_green_threads(client: Any) -> list[Any]:
+    """Make again the locks and the send pool :func:`replace_after_fork` made at the fork; return the old.
+
+    For a fork child whose threads gevent made green after the fork (a gunicorn gevent worker):
+    what was made at the fork holds real locks and a real ``SimpleQueue``, and a greenlet waiting
+    on one stops every greenlet of the process. Called before the child's first upload, when no
+    thread uses them yet; a lock held now, or a pool that started threads, is left as it is.
+    """
+    import threading
+
+    inherited: list[Any] = []
+    for name in ("_run_ops_buffer_lock", "_futures_lock"):
+        lock = getattr(client, name, None)
+        if lock is not None and not lock.locked():
+            inherited.append(lock)
+            setattr(client, name, threading.Lock())
+    bg = sys.modules.get(_BACKGROUND)
+    pool = getattr(bg, "LANGSMITH_CLIENT_THREAD_POOL", None) if bg is not None else None
+    if pool is not None and not pool._threads:
+        from concurrent.futures import ThreadPoolExecutor
+
+        bg.LANGSMITH_CLIENT_THREAD_POOL = ThreadPoolExecutor(max_workers=pool._max_workers)
+        inherited.append(pool)
+    return inherited
+
+
 def start_upload_thread(client: Any, start: Callable[[Any], None]) -> None:
     """Start an upload thread for ``client`` as the SDK's ``Client.__init__`` does, through ``start``."""
     import importlib

@@ -32,7 +32,12 @@ _inherited: list[Any] = []
 _start_lock = threading.Lock()
 
 
-class _StartsOnFirstPut(queue.PriorityQueue):  # type: ignore[type-arg]
+#: The standard library's class, kept: gevent's monkey-patching (a gunicorn gevent worker does it
+#: after the fork) replaces ``queue.PriorityQueue`` with a compiled class of another layout.
+_PriorityQueue = queue.PriorityQueue
+
+
+class _StartsOnFirstPut(_PriorityQueue):  # type: ignore[type-arg]
     """A fork child's queue: its first ``put`` starts the client's upload thread, then it is a plain queue."""
 
     _lsautofix_client: Any = None
@@ -41,11 +46,17 @@ class _StartsOnFirstPut(queue.PriorityQueue):  # type: ignore[type-arg]
         with _start_lock:
             if type(self) is _StartsOnFirstPut:
                 ref, self._lsautofix_client = self._lsautofix_client, None
-                self.__class__ = queue.PriorityQueue  # every later put is the plain one
+                # Still empty, and no thread uses it yet: its locks are made again with the
+                # threading of now, which gevent may have made green since the fork (a real lock
+                # waited on by a greenlet would stop every greenlet of the process).
+                _PriorityQueue.__init__(self, self.maxsize)
+                self.__class__ = _PriorityQueue  # every later put is the plain one
                 client = ref() if ref is not None else None
                 if client is not None:
+                    if flushing.green_threads():
+                        _inherited.extend(_sdk.remake_after_fork_for_green_threads(client))
                     _start_upload(client)
-        queue.PriorityQueue.put(self, item, block, timeout)
+        _PriorityQueue.put(self, item, block, timeout)
 
 
 def _start_upload(client: Any) -> None:
