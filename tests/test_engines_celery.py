@@ -37,6 +37,18 @@ def test_worker_max_tasks_per_child_loses_no_runs(collector):
     assert_trees(collector.store, ("parent", ["child"] * N))
 
 
+def test_a_gevent_pool_worker_nests_every_child_and_stops_as_plain(collector):
+    """`--pool=gevent`: the worker's threads are green, so lsautofix leaves its SIGTERM alone
+    (Celery handles it anyway) and its exit flush still delivers every run."""
+    pytest.importorskip("gevent")
+    plain = run_script(collector, SCRIPT, "gevent", mode="off")
+    assert sorted(received_shapes(collector.store)) == SPLIT
+    collector.reset()
+    fixed = run_script(collector, SCRIPT, "gevent")
+    assert fixed.stdout == plain.stdout and "worker exit status 0" in fixed.stdout, fixed.stdout
+    assert_trees(collector.store, ("parent", ["child"] * N))
+
+
 def test_tasks_sent_outside_any_trace_carry_nothing(collector):
     run_script(collector, SCRIPT, "untraced")
     assert_trees(collector.store, *["child"] * N)

@@ -4,7 +4,8 @@ The script is the whole deployment: it starts a redis-server on a free port of 1
 CELERY_BROKER_URL names one), a prefork worker with 2 children on this module, and stops both
 when done: the worker with SIGTERM (Celery's warm shutdown), right after the last result. KIND:
 delay (8 x child.delay), group (a group of 8 signatures), max_tasks (the worker recycles each
-child after one task: worker_max_tasks_per_child=1), untraced (tasks sent outside any trace).
+child after one task: worker_max_tasks_per_child=1), untraced (tasks sent outside any trace),
+gevent (as delay, on a `--pool=gevent` worker: Celery monkey-patches it with gevent at start).
 """
 
 import os
@@ -79,7 +80,8 @@ def start_redis(workdir: str) -> tuple[subprocess.Popen, str]:
 def start_worker(url: str, kind: str) -> subprocess.Popen:
     here = os.path.dirname(os.path.abspath(__file__))
     env = {**os.environ, "CELERY_BROKER_URL": url, "PYTHONPATH": here}
-    command = [sys.executable, "-m", "celery", "-A", "engines_celery", "worker", "--pool=prefork", "--concurrency=2",
+    pool = "--pool=gevent" if kind == "gevent" else "--pool=prefork"
+    command = [sys.executable, "-m", "celery", "-A", "engines_celery", "worker", pool, "--concurrency=2",
                "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"w{os.getpid()}@%h"]  # fmt: skip
     if kind == "max_tasks":
         command.append("--max-tasks-per-child=1")
