@@ -500,6 +500,37 @@ def test_each_run_counts_once_lost_runs_are_not_also_split(tmp_path: Path) -> No
     assert not set(split) & set(lost), (split, lost)
 
 
+def test_roots_that_plain_python_lost_are_not_called_split_when_lsautofix_delivers_them(tmp_path: Path) -> None:
+    """A fork child traces at its top level: plain Python loses those roots, lsautofix delivers them,
+    still roots. That is lost runs fixed, not split traces made."""
+    script = tmp_path / "fork_roots.py"
+    script.write_text(textwrap.dedent(
+        """
+        import os
+        from langsmith import traceable
+
+        @traceable(name="boot")
+        def boot():
+            return 1
+
+        @traceable(name="handle")
+        def handle(i):
+            return i
+
+        boot()
+        pid = os.fork()
+        if pid == 0:
+            for i in range(3):
+                handle(i)
+            raise SystemExit(0)
+        os.waitpid(pid, 0)
+        """
+    ))  # fmt: skip
+    _proc, report = run_doctor(tmp_path, str(script))
+    assert counts(report, "lost_runs") == (3, 0)
+    assert counts(report, "split_traces") == (0, 0), report["problems"]["split_traces"]
+
+
 def test_langchain_runnables_get_a_config_hint(tmp_path: Path) -> None:
     pytest.importorskip("langchain_core")
     _proc, report = run_doctor(tmp_path, str(EXAMPLES / "langchain_pipeline.py"))

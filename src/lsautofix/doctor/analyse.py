@@ -124,6 +124,8 @@ class RunAnalysis:
     trees: list[TreeNode] = field(default_factory=list, repr=False)
     marks: dict[str, str] = field(default_factory=dict, repr=False)
     roots: Counter[str] = field(default_factory=Counter, repr=False)
+    #: Roots this execution created (per the ledger) and lost: not split, whatever the other did.
+    lost_roots: Counter[str] = field(default_factory=Counter, repr=False)
     langchain_names: set[str] = field(default_factory=set, repr=False)
     #: (name, pid, parent's pid) of each created run whose parent this execution created too.
     placement: list[tuple[str, Any, Any]] = field(default_factory=list, repr=False)
@@ -152,8 +154,8 @@ class RunAnalysis:
         return not self.created and not self.received
 
     def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k not in ("trees", "marks", "roots", "langchain_names",
-                                                                     "placement")}  # fmt: skip
+        data = {k: v for k, v in self.__dict__.items() if k not in ("trees", "marks", "roots", "lost_roots",
+                                                                     "langchain_names", "placement")}  # fmt: skip
         data["processes"] = [p.__dict__ for p in self.processes]
         data["late"] = [{**g.__dict__, "runs": g.runs} for g in self.late]
         data["experiments"] = [e.__dict__ for e in self.experiments]
@@ -310,6 +312,7 @@ def examine(execution: Execution) -> RunAnalysis:
     late = sorted({id(g): g for g in late_by_run.values()}.values(), key=lambda g: (not g.counted, g.pid, g.thread))
     source = created if ledger_ok else runs
     roots = Counter(str(r.get("name")) for rid, r in source.items() if not r.get("parent_run_id") and rid not in marks)
+    lost_roots = Counter(str(r.get("name")) for rid, r in created.items() if not r.get("parent_run_id") and marks.get(rid) == "lost")
     experiments = _experiments(execution)
     return RunAnalysis(
         key=execution.key,
@@ -340,6 +343,7 @@ def examine(execution: Execution) -> RunAnalysis:
         trees=store.trees(),
         marks=marks,
         roots=roots,
+        lost_roots=lost_roots,
         langchain_names={str(r.get("name")) for r in created.values() if r.get("library") == "langchain-core"},
         placement=[
             (str(r.get("name")), r.get("pid"), created[str(r["parent_run_id"])].get("pid"))
@@ -353,14 +357,15 @@ def examine(execution: Execution) -> RunAnalysis:
 
 
 def _split(this: RunAnalysis, other: RunAnalysis) -> dict[str, int]:
-    """Per name, the roots ``this`` created beyond those ``other`` created or attached late to an ended run."""
+    """Per name, the roots ``this`` created beyond those ``other`` created (delivered or lost: a root
+    either way, not nested) or attached late to an ended run."""
     late_other: Counter[str] = Counter()
     for group in other.late:
         if group.counted:
             late_other.update(group.names)
     out = {}
     for name, count in this.roots.items():
-        extra = count - other.roots.get(name, 0) - late_other.get(name, 0)
+        extra = count - other.roots.get(name, 0) - other.lost_roots.get(name, 0) - late_other.get(name, 0)
         if extra > 0:
             out[name] = extra
     return out
