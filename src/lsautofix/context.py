@@ -211,6 +211,10 @@ _infrastructure: set[tuple[str, str]] = {
     ("socketserver", "ThreadingMixIn.process_request_thread"),
     ("logging.handlers", "QueueListener._monitor"),
     ("asyncio.unix_events", "ThreadedChildWatcher._do_waitpid"),
+    # anyio's thread pool (``to_thread.run_sync``: Starlette's and FastAPI's sync endpoints). Each
+    # task already runs in a copy of its caller's context; on 3.14 anyio starts these threads with
+    # an empty one itself.
+    ("anyio._backends._asyncio", "WorkerThread"),
 }
 #: Modules whose threads are infrastructure whatever their target (the SDK's upload threads).
 _infrastructure_modules = ("langsmith.", "lsautofix.")
