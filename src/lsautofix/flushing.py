@@ -84,6 +84,13 @@ def green_threads() -> bool:
                 return True
         except Exception:  # pragma: no cover - a gevent without the API
             pass
+    return eventlet_threads()
+
+
+def eventlet_threads() -> bool:
+    """Whether eventlet has monkey-patched ``threading``. The SDK's own ``Client.flush()`` fails
+    there (eventlet's green ``PriorityQueue`` has no ``all_tasks_done``), so an exit flush cannot
+    stand in for the upload thread's own last drain."""
     eventlet_patcher = sys.modules.get("eventlet.patcher")
     if eventlet_patcher is not None:
         try:

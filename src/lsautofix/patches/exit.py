@@ -37,7 +37,8 @@ def _os_exit(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: di
 def _patch_client(module: Any) -> None:
     global _undo_daemon
     if _undo_daemon is None:
-        _undo_daemon = _sdk.make_upload_threads_daemon(lambda: _patches.active)
+        # Not under eventlet: there the thread's own last drain is all that delivers (as in plain Python).
+        _undo_daemon = _sdk.make_upload_threads_daemon(lambda: _patches.active and not flushing.eventlet_threads())
 
 
 def apply() -> None:
