@@ -37,7 +37,16 @@ if __name__ == "__main__":
         libc = ctypes.CDLL(None, use_errno=True)
         handle = ctypes.c_ulong()
         assert libc.pthread_create(ctypes.byref(handle), None, ctypes.cast(libc.pause, ctypes.c_void_p), None) == 0
-        (tid,) = set(os.listdir("/proc/self/task")) - before
+        # The SDK starts upload threads of its own meanwhile: the C thread is the new one that no
+        # Python thread claims (Thread.start returns only once native_id is set, so a Python thread
+        # still starting is unclaimed only for a moment).
+        while True:
+            python_threads = {str(t.native_id) for t in threading.enumerate()}
+            new = set(os.listdir("/proc/self/task")) - before - python_threads
+            if len(new) == 1:
+                break
+            time.sleep(0.01)
+        (tid,) = new
         print("ready", flush=True)
         print(tid, flush=True)
         threading.Event().wait()  # a futex wait: only a signal given to this thread interrupts it
