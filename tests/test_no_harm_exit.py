@@ -206,6 +206,68 @@ def test_sigterm_taken_by_a_thread_without_python_state_still_delivers_and_dies(
     assert_trees(collector.store, *["job"] * 32)
 
 
+def test_a_program_setting_and_unsetting_its_own_wakeup_fd_sees_plain_values_and_sigterm_still_delivers(collector):
+    # lsautofix wakes its watcher through the interpreter's signal wakeup fd. A program that sets
+    # its own (asyncio, trio: trio warns if it finds one set) must see what plain Python shows,
+    # and once it unsets it, a SIGTERM that only the wakeup fd can see (taken by a thread without
+    # Python state while the main thread waits on a lock) must still deliver and kill.
+    plain, _, plain_err = _sigterm(collector, "off", "32", "cthread", "wakeup")
+    assert plain == -signal.SIGTERM and "wakeup: -1 True" in plain_err, plain_err
+    collector.reset()
+    status, took, err = _sigterm(collector, "env", "32", "cthread", "wakeup")
+    assert status == -signal.SIGTERM and "wakeup: -1 True" in err, (status, err)
+    assert took < 5.0, took
+    assert_trees(collector.store, *["job"] * 32)
+
+
+def test_a_handler_installed_after_tracing_began_gets_sigterm_alone(collector):
+    # Tracing began first (lsautofix took SIGTERM), then the program installed its own handler, as
+    # gunicorn's master does: the handler decides, and the process is not flushed and killed.
+    script = (
+        "import os, signal, sys, time\n"
+        "from langsmith import traceable\n"
+        "traceable(name='job')(lambda: 1)()\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (print('handled', flush=True), sys.exit(7)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    for mode in ("off", "env"):
+        proc = subprocess.Popen([sys.executable, "-c", script], env=_environ(collector, mode), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+            assert (proc.returncode, out.strip()) == (7, "handled"), (mode, proc.returncode, out, err)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_sigterm_while_threads_churn_never_crashes_the_process(collector):
+    # The watcher used to be woken by faulthandler dumping every thread's traceback from the
+    # signal handler; reading other threads' frames while they change crashed 6 of 60 such
+    # processes with SIGSEGV on 3.13 (CPython issue 116008). The wakeup fd writes one byte.
+    statuses = []
+    for _ in range(25):
+        proc = subprocess.Popen(command("sigterm_churn.py", ["12"], "env"), cwd=SCENARIOS,
+                                env=_environ(collector, "env"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)  # fmt: skip
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+            statuses.append(proc.returncode)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert statuses == [-signal.SIGTERM] * 25, statuses
+    assert_trees(collector.store, *["job"] * 25)
+
+
 def test_sigterm_during_a_c_call_holding_the_gil_waits_for_the_call(collector):
     # The documented limit (README, "SIGTERM"): no Python can run until the call returns, so the
     # queue is delivered and the process dies of SIGTERM only then; plain Python dies at once.

@@ -5,13 +5,16 @@ time.sleep, or in a long C call that releases the GIL (hashlib.pbkdf2_hmac, minu
 (sum(range(...)), a few seconds), or (`none`) with nothing queued: it waits in time.sleep after
 a flush. `cthread`: the main thread waits on a lock, and a thread started by C code (as zstd's and
 BLAS's are: no Python thread state) waits in pause(); "ready" is followed by that thread's id, which
-the test sends SIGTERM to, so the kernel hands the signal to that thread. SIGTERM's disposition is
+the test sends SIGTERM to, so the kernel hands the signal to that thread. A third argument
+`wakeup`: first set a signal wakeup fd of the program's own and unset it (stderr says what
+`set_wakeup_fd` returned). SIGTERM's disposition is
 the default throughout; the test sends it.
 """
 
 import ctypes
 import hashlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -32,6 +35,14 @@ if __name__ == "__main__":
         from langsmith.run_trees import get_cached_client
 
         get_cached_client().flush()
+    if "wakeup" in sys.argv[3:]:
+        # A program that sets its own signal wakeup fd and gives it up again (asyncio's
+        # add_signal_handler and remove_signal_handler do): what it is told goes to stderr.
+        _, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        old = signal.set_wakeup_fd(write_end)
+        back = signal.set_wakeup_fd(-1)
+        print(f"wakeup: {old} {back == write_end}", file=sys.stderr, flush=True)
     if how == "cthread":
         before = set(os.listdir("/proc/self/task"))
         libc = ctypes.CDLL(None, use_errno=True)

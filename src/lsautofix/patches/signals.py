@@ -9,12 +9,13 @@ default action, lsautofix takes it, in two layers:
   program's code runs after the signal (as with the default action). Inside code that may hold a
   lock the flush needs (the SDK's queue, its HTTP pool, logging, an import), it lets the thread
   go on to its first step outside that code and holds it there;
-- ``faulthandler``, registered in front of it: the kernel runs its C-level handler, on whichever
-  thread it gives the signal to, and that handler writes every thread's traceback to a pipe,
-  which wakes lsautofix's watcher thread. The watcher then trips the Python handler
-  (``_thread.interrupt_main``). A Python handler runs only between two bytecodes of the main
-  thread; while the main thread is in a long C call (a numpy or model call,
-  ``sum(range(10**9))``) or waits on a lock, only the pipe wakes the watcher.
+- the interpreter's own signal wakeup fd (``signal.set_wakeup_fd``), pointed at a pipe: CPython's
+  C-level handler, run by the kernel on whichever thread it gives the signal to, writes the signal
+  number there, which wakes lsautofix's watcher thread. A Python handler runs only between two
+  bytecodes of the main thread; while the main thread is in a long C call (a numpy or model call,
+  ``sum(range(10**9))``) or waits on a lock, only the pipe wakes the watcher. A program that sets
+  its own wakeup fd (asyncio's ``add_signal_handler``, trio) gets it, and sees the value it would
+  have seen without lsautofix; lsautofix takes the slot back when the program gives it up.
 
 Whichever runs first restores the default action; the watcher (started when the process
 armed, so nothing needs starting at the signal) flushes, bounded by ``LANGSMITH_AUTOFIX_FLUSH_TIMEOUT``,
@@ -29,7 +30,6 @@ trace.
 
 from __future__ import annotations
 
-import _thread
 import logging
 import os
 import signal
@@ -51,6 +51,7 @@ _SIGNAL = signal.SIGTERM
 #: system counts wherever it is on the stack (see :func:`_may_hold_locks`).
 _HOLDERS = ("langsmith", "lsautofix.flushing", "lsautofix._sdk", "queue", "logging", "concurrent.futures", "urllib3",
             "requests", "http.client")  # fmt: skip
+_WAKE = b"\0"  # what the handler writes to the pipe
 _STOP_WAIT = 0.1  # seconds the flush waits for the main thread to stop before it starts anyway
 
 #: The watcher's name in the kernel (15 characters at most): a parent that terminates this
@@ -64,13 +65,16 @@ _armed_pid: Optional[int] = None
 _pipe: Optional[tuple[int, int]] = None
 _state_lock = threading.Lock()
 _terminating = False
-_woken_by_faulthandler = False  # faulthandler's handler is the kernel's; the Python handler waits to be tripped
+#: Whether the interpreter's wakeup fd is this process's pipe (see :func:`_take_wakeup_fd`); False
+#: while the program has set its own.
+_wakeup_ours = False
+_original_set_wakeup_fd: Any = signal.set_wakeup_fd
 _main_stopped = threading.Event()
 
 
 def arm() -> None:
     """Take SIGTERM in this process, if it still has the default action and this is the main thread."""
-    global _armed_pid, _pipe, _woken_by_faulthandler
+    global _armed_pid, _pipe
     if not _patches.active or _armed_pid == os.getpid():
         return
     if threading.current_thread() is not threading.main_thread():
@@ -94,25 +98,13 @@ def arm() -> None:
         _disarm(close=True)
         _armed_pid = None
         return
-    try:
-        import faulthandler
-
-        # all_threads: the thread the kernel gives SIGTERM to may have no Python thread state (a
-        # zstd or BLAS worker); faulthandler then writes the current thread's traceback only if
-        # there is one, and nothing would wake the watcher while the main thread waits on a lock.
-        # No chain: chaining restores the previous action, raises the signal and registers again,
-        # and the watcher's SIG_DFL could land between the first two (the process dies mid-flush)
-        # or be overwritten by the third. The watcher trips the Python handler itself.
-        faulthandler.register(_SIGNAL, file=write_end, all_threads=True, chain=False)
-        _woken_by_faulthandler = True
-    except (ImportError, AttributeError, RuntimeError, ValueError, OSError):
-        logger.debug("lsautofix: no faulthandler for SIGTERM; the handler runs between bytecodes only")
+    _take_wakeup_fd()
     watcher = threading.Thread(target=_watch, args=(read_end,), name="lsautofix-sigterm", daemon=True)
     flushing.start_quietly(watcher)
 
 
 def _watch(read_end: int) -> None:
-    """The thread that flushes when SIGTERM comes: woken by faulthandler's write, or by the handler.
+    """The thread that flushes when SIGTERM comes: woken through the wakeup fd, or by the handler.
 
     It exists before the signal, so nothing has to be started then (Python 3.12 refuses new
     threads once ``threading._shutdown`` began, where a pool worker that got its sentinel may be).
@@ -126,12 +118,12 @@ def _watch(read_end: int) -> None:
             return
         if not data or os.getpid() != _armed_pid:
             return  # disarmed (the pipe was closed), or a fork child's copy
+        # The wakeup fd carries the number of every signal that has a Python handler (SIGINT's
+        # too), and SIGTERM's also once the program has installed its own handler (gunicorn's
+        # master stops its workers gracefully in it); the handler writes a zero byte.
+        if _WAKE not in data and (int(_SIGNAL) not in data or signal.getsignal(_SIGNAL) is not _handler):
+            continue
         _begin()  # if the handler has not already: it may run only later, or never (a C call)
-        if _woken_by_faulthandler:  # otherwise the handler woke this thread: it has run
-            try:
-                _thread.interrupt_main(_SIGNAL)  # the handler holds the main thread at its next bytecode
-            except (ValueError, OSError, RuntimeError):  # pragma: no cover
-                pass
         _flush_then_die()  # the watcher is the one that flushes, whoever saw the signal first
         return
 
@@ -142,7 +134,7 @@ def _handler(signum: int, frame: Any) -> None:
         _die()  # behave as the default action would
     if _begin() and _pipe is not None:
         try:
-            os.write(_pipe[1], b"\0")  # faulthandler may not have: the watcher flushes
+            os.write(_pipe[1], _WAKE)  # the wakeup fd may be the program's now: the watcher flushes
         except OSError:
             pass
     if not _may_hold_locks(frame):
@@ -401,31 +393,24 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork_in_child() -> None:
-    """Undo what the parent armed (its handler, and faulthandler writing to the parent's pipe)."""
-    global _armed_pid, _pipe, _terminating, _main_stopped, _state_lock, _woken_by_faulthandler
+    """Undo what the parent armed: its handler, and the wakeup fd writing to the parent's pipe."""
+    global _armed_pid, _pipe, _terminating, _main_stopped, _state_lock
     if _armed_pid is None:
         return
     _disarm(close=True)
-    _armed_pid, _terminating, _woken_by_faulthandler = None, False, False
+    _armed_pid, _terminating = None, False
     _main_stopped, _state_lock = threading.Event(), threading.Lock()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {_SIGNAL})
 
 
 def _disarm(close: bool) -> None:
-    """Back to the default action, if ours is still the handler (a program's own is left alone).
-
-    faulthandler is unregistered only then: unregistering puts back the action it found, which a
-    program that set SIG_IGN or SIG_DFL since would see turned into a handler that ignores SIGTERM.
-    """
+    """Back to the default action, if ours is still the handler (a program's own is left alone),
+    and the wakeup fd back to unset, if it is still ours."""
     global _pipe
-    if signal.getsignal(_SIGNAL) is _handler and threading.current_thread() is threading.main_thread():
-        try:
-            import faulthandler
-
-            faulthandler.unregister(_SIGNAL)
-        except Exception:
-            pass
-        signal.signal(_SIGNAL, signal.SIG_DFL)
+    if threading.current_thread() is threading.main_thread():
+        _give_back_wakeup_fd()
+        if signal.getsignal(_SIGNAL) is _handler:
+            signal.signal(_SIGNAL, signal.SIG_DFL)
     if close and _pipe is not None:
         for fd in _pipe:
             try:
@@ -435,12 +420,67 @@ def _disarm(close: bool) -> None:
         _pipe = None
 
 
+# --- the wakeup fd: lsautofix's while the program has none ------------------------------------
+
+
+def _take_wakeup_fd() -> None:
+    """Point the interpreter's wakeup fd at the pipe, if the program has not set one (main thread)."""
+    global _wakeup_ours
+    if _pipe is None:
+        return
+    try:
+        previous = _original_set_wakeup_fd(_pipe[1], warn_on_full_buffer=False)
+    except (ValueError, OSError, TypeError):
+        logger.debug("lsautofix: no wakeup fd for SIGTERM; the handler runs between bytecodes only")
+        return
+    if previous not in (-1, _pipe[1]):
+        _original_set_wakeup_fd(previous)  # the program's (set before lsautofix armed): keep it
+        return
+    _wakeup_ours = True
+
+
+def _give_back_wakeup_fd() -> None:
+    """Unset the wakeup fd if it is lsautofix's (main thread)."""
+    global _wakeup_ours
+    if not _wakeup_ours:
+        return
+    _wakeup_ours = False
+    try:
+        previous = _original_set_wakeup_fd(-1)
+        if _pipe is None or previous != _pipe[1]:
+            _original_set_wakeup_fd(previous)
+    except (ValueError, OSError):
+        pass
+
+
+def _set_wakeup_fd(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``signal.set_wakeup_fd``: the program's call sees what it would see without lsautofix.
+
+    Setting one while lsautofix's is in place replaces it and returns -1; unsetting the program's
+    returns it and lets lsautofix take the slot again.
+    """
+    global _wakeup_ours
+    armed = _patches.active and _armed_pid == os.getpid() and _pipe is not None and not _terminating
+    previous = wrapped(*args, **kwargs)
+    if not armed:
+        return previous
+    if _wakeup_ours:
+        _wakeup_ours = False
+        if previous == _pipe[1]:
+            previous = -1
+    fd = args[0] if args else kwargs.get("fd")
+    if fd == -1:
+        _take_wakeup_fd()
+    return previous
+
+
 def apply() -> None:
     if not _patches.start():
         return
     if arm not in flushing.on_tracing:
         flushing.on_tracing.append(arm)
     _patches.when_imported("multiprocessing.process", _patch_process)
+    _patches.wrap(signal, "set_wakeup_fd", _set_wakeup_fd)
     _forksafe.add(_forksafe.before, _before_fork)
     _forksafe.add(_forksafe.after_in_parent, _after_fork_in_parent)
     _forksafe.add(_forksafe.after_in_child, _after_fork_in_child)
