@@ -69,7 +69,7 @@ def test_the_comparison_reports_each_kind_of_difference(tmp_path: Path) -> None:
     code, report, text = run_tool(
         tmp_path,
         "--tests",
-        "cpydiff_fake_suite",
+        "cpydiff_fake_suite:!*left_out_by_the_spec",
         "--sys-path",
         str(FIXTURE),
         "--test-timeout",
@@ -99,6 +99,21 @@ def test_the_comparison_reports_each_kind_of_difference(tmp_path: Path) -> None:
         assert run["suite_runs_received"] == run["suite_runs_sent"] >= 1, "the open run reached the collector"
     assert [row["id"].removeprefix(prefix) for row in module["slower"]] == ["test_slow_only_with_lsautofix"]
     assert "2 test(s) fail only with lsautofix" in text
+    assert not any("left_out_by_the_spec" in test for run in module["modes"].values() for test in run["results"])
+
+
+def test_known_races_in_cpython_are_left_out_only_where_they_exist() -> None:
+    def left_out(module: str, version: tuple[int, ...]) -> list[str]:
+        return [race.pattern for race in tool.known_races(module, version)]
+
+    deadlock = ["*test_shutdown_deadlock_pickle"]
+    assert left_out("test.test_concurrent_futures", (3, 13, 0)) == deadlock
+    assert left_out("test.test_concurrent_futures.test_deadlock", (3, 12, 7)) == deadlock
+    assert left_out("test.test_concurrent_futures", (3, 13, 1)) == []
+    assert left_out("test.test_concurrent_futures", (3, 12, 8)) == []
+    assert left_out("test.test_concurrent_futures", (3, 10, 13)) == []
+    assert left_out("test.test_concurrent_futures_x", (3, 13, 0)) == []
+    assert left_out("test.test_threading", (3, 13, 0)) == []
 
 
 def _missing(spec: str) -> str | None:

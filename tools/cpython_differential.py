@@ -26,6 +26,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -34,7 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +67,7 @@ ALL_RESOURCES = (
 DEFAULT_USE = "all,-network,-urlfetch,-gui,-audio,-curses,-largefile,-decimal"
 
 # A spec is MODULE or MODULE:PATTERN[,PATTERN...]; patterns match test ids as in the child's
-# ``matches`` (fnmatch on the whole id or from any dotted part on).
+# ``matches`` (fnmatch on the whole id or from any dotted part on); ``!PATTERN`` leaves tests out.
 _MP_CLASSES = "*TestPool,*TestPoolWorkerErrors,*TestPoolWorkerLifetime,*TestProcess,*TestSubclassingProcess,*TestQueue"
 
 SUBSETS: dict[str, list[str]] = {
@@ -78,7 +80,8 @@ SUBSETS: dict[str, list[str]] = {
         "test_concurrent_futures:ThreadPool*,ProcessPoolForkExecutorDeadlockTest*,ProcessPoolForkProcessPoolExecutorTest*,FutureTests",
         "test_context",
         "test_decimal:*ThreadingTest,*ContextWithStatement",
-        "test_asyncio.test_tasks:*CTask*",
+        # test_task_del_collect takes 7 s a class (gc.collect() over the SDK's heap): one class of four.
+        "test_asyncio.test_tasks:*CTask*,!*PyFuture*.test_task_del_collect,!*SubclassTests.test_task_del_collect",
         (
             "test_multiprocessing_fork:WithProcessesTestPool.test_map,WithProcessesTestPool.test_apply,"
             "WithProcessesTestProcess.test_process,WithProcessesTestQueue.test_put"
@@ -101,6 +104,36 @@ SUBSETS: dict[str, list[str]] = {
         "test_multiprocessing_forkserver:" + _MP_CLASSES + ",*Manager*",
     ],
 }
+
+
+@dataclass(frozen=True)
+class KnownRace:
+    """A race in CPython itself that hangs a test in plain Python too, on the versions it names."""
+
+    module: str
+    pattern: str
+    issue: str
+    affected: Callable[[tuple[int, ...]], bool]
+
+
+#: Left out of every run on the versions they affect (``--keep-known-races`` runs them): a hang
+#: there says nothing about lsautofix, and a rerun may confirm it by chance in the installed mode.
+KNOWN_RACES = (
+    # The executor's manager thread joins the queue feeder while holding the shutdown lock, which
+    # the feeder, handling the pickling error, waits for. In a loop of that test's steps inside an
+    # open trace on 3.13.0 it hung 4 of 60 plain processes and 9 of 60 with lsautofix (docs/
+    # cpython-differential.md); 3.10's code has no such lock (0 of 30 each).
+    KnownRace(
+        "test.test_concurrent_futures",
+        "*test_shutdown_deadlock_pickle",
+        "gh-125451, fixed in 3.12.8 and 3.13.1",
+        lambda v: (3, 12) <= v < (3, 12, 8) or (3, 13) <= v < (3, 13, 1),
+    ),
+)
+
+
+def known_races(module: str, version: tuple[int, ...]) -> list[KnownRace]:
+    return [r for r in KNOWN_RACES if (module == r.module or module.startswith(r.module + ".")) and r.affected(version)]
 
 
 def resolve_resources(spec: str) -> list[str]:
@@ -184,7 +217,7 @@ class Runner:
         self.use = resolve_resources(args.use)
         self.sys_path = [str(Path(p).resolve()) for p in args.sys_path]
         self.verbose: bool = args.verbose
-        self._counter = 0
+        self._counter = itertools.count(1)  # modes run in two threads: next() hands out unique tags
 
     def environ(self, mode: str, project: str) -> dict[str, str]:
         """The child's environment: ours without any LangSmith, LangChain or lsautofix setting,
@@ -234,8 +267,7 @@ class Runner:
         label: str,
     ) -> bool | None:
         """One child process. None: it reached the end; else whether a restart would get further."""
-        self._counter += 1
-        tag = f"{self._counter:03d}-{short(module)}-{mode}{'-' + label if label else ''}"
+        tag = f"{next(self._counter):03d}-{short(module)}-{mode}{'-' + label if label else ''}"
         project = f"cpydiff-{tag}"
         events, hang, log, config_path = (self.out_dir / f"{tag}{s}" for s in (".events", ".hang", ".log", ".json"))
         config = {
@@ -740,7 +772,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         nargs="+",
         metavar="SPEC",
         help="test modules, as MODULE or MODULE:PATTERN[,PATTERN...] (fnmatch on test ids, "
-        "e.g. test_threading:ThreadJoinOnShutdown)",
+        "e.g. test_threading:ThreadJoinOnShutdown; !PATTERN leaves the tests it matches out)",
     )
     which.add_argument("--subset", choices=sorted(SUBSETS), help="a predefined list of modules")
     parser.add_argument("--json", metavar="PATH", help="write the full report as JSON ('-' for stdout)")
@@ -790,6 +822,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="DIR",
         help="prepend DIR to the children's sys.path (to run test modules from elsewhere)",
     )
+    parser.add_argument(
+        "--keep-known-races",
+        action="store_true",
+        help="also run the tests that races in CPython itself hang on this version (see KNOWN_RACES)",
+    )
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="run the plain and the installed mode one after the other, not at the same time "
+        "(steadier timings for the slower-with-lsautofix list)",
+    )
     parser.add_argument("--list", action="store_true", help="print the specs that would run, and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every child process as it ends")
     args = parser.parse_args(argv)
@@ -821,6 +864,14 @@ def main(argv: list[str] | None = None) -> int:
         f"logs in {out_dir}; collector {collector.url}",
         flush=True,
     )
+    version = tuple(int(part) for part in info["python"].split(".")[:3] if part.isdigit())
+    info["left_out"] = []
+    if not args.keep_known_races:
+        for i, (spec, module, patterns) in enumerate(parsed):
+            for race in known_races(module, version):
+                parsed[i] = (spec, module, [*patterns, "!" + race.pattern])
+                info["left_out"].append({"module": module, "pattern": race.pattern, "issue": race.issue})
+                print(f"left out: {short(module)} {race.pattern}, a race in CPython {info['python']} ({race.issue})")
     reports: list[ModuleReport] = []
     try:
         runner = Runner(args, collector, out_dir)
@@ -831,18 +882,23 @@ def main(argv: list[str] | None = None) -> int:
                 report.available = False
                 print(f"[{n}/{len(parsed)}] {spec}: not in this Python's test package, skipped", flush=True)
                 continue
-            for mode in MODES:
-                print(f"[{n}/{len(parsed)}] {spec}: {mode} ...", end="", flush=True)
-                run = runner.run(module, mode, patterns)
+            # Both modes at once by default: most of these tests wait (timeouts, sleeps, joins), so
+            # the pair takes about as long as one, and each mode sees the same load as the other.
+            print(f"[{n}/{len(parsed)}] {spec}: {' and '.join(MODES)} ...", flush=True)
+            with ThreadPoolExecutor(1 if args.sequential else len(MODES)) as pool:
+                runs = dict(zip(MODES, pool.map(lambda mode: runner.run(module, mode, patterns), MODES)))
+            for mode, run in runs.items():
                 report.runs[mode] = run
                 counts = " ".join(f"{k} {v}" for k, v in sorted(run.counts().items()))
                 print(
-                    f" {run.seconds:.1f} s, {counts}" + (f", {run.attempts} processes" if run.attempts > 1 else ""),
+                    f"    {mode}: {run.seconds:.1f} s, {counts}"
+                    + (f", {run.attempts} processes" if run.attempts > 1 else ""),
                     flush=True,
                 )
             compare(report)
             hangs: set[str] = set()
-            for diff in report.lsautofix_only:
+            # Hangs first: once confirmed, the module reruns of the other differences leave them out.
+            for diff in sorted(report.lsautofix_only, key=lambda d: d.installed != "hang"):
                 print(f"    fails only with lsautofix: {diff.id} ({diff.installed}); rerunning ...", end="", flush=True)
                 confirm(runner, module, patterns, diff, args.reruns, avoid=hangs)
                 if diff.verdict.startswith("confirmed") and diff.installed == "hang":

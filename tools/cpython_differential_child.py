@@ -37,6 +37,16 @@ def matches(test_id: str, patterns: list[str]) -> bool:
     return False
 
 
+def selected(test_id: str, patterns: list[str]) -> bool:
+    """Whether a spec's patterns pick ``test_id``: it matches a pattern (or there are none but
+    exclusions) and no ``!PATTERN`` exclusion."""
+    wanted = [p for p in patterns if not p.startswith("!")]
+    unwanted = [p[1:] for p in patterns if p.startswith("!")]
+    if wanted and not matches(test_id, wanted):
+        return False
+    return not (unwanted and matches(test_id, unwanted))
+
+
 class Recorder:
     """Writes the events file; re-arms the faulthandler watchdog around every test."""
 
@@ -227,7 +237,7 @@ def run(config: dict[str, Any], recorder: Recorder) -> None:
             return False
         if only:
             return test_id in only
-        return not patterns or matches(test_id, patterns)
+        return selected(test_id, patterns)
 
     result = make_result_class(recorder)()
     recorder.arm()

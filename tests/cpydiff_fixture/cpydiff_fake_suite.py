@@ -19,6 +19,9 @@ class FakeSuite(unittest.TestCase):
     def test_ok(self) -> None:
         pass
 
+    def test_left_out_by_the_spec(self) -> None:
+        self.fail("the self-test's spec leaves this test out (!PATTERN): it must never run")
+
     def test_skipped(self) -> None:
         self.skipTest("as CPython's tests skip")
 
