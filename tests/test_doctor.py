@@ -106,14 +106,17 @@ def test_web_server_example_nests_executor_work_under_its_request_with_lsautofix
 def test_pytest_plugin_example_under_xdist_runs_under_doctor(tmp_path: Path) -> None:
     pytest.importorskip("xdist")
     proc, report = run_doctor(
-        tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "4", str(EXAMPLES / "langsmith_pytest"),
+        # Hypothesis's plugin (this venv's, unused there) costs each of the six pytest processes 1.2 s.
+        tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q", "-n", "2",
+        str(EXAMPLES / "langsmith_pytest"),
         timeout=400,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for run in report["runs"].values():
         assert run["exit_status"] == 0 and run["unknown_endpoints"] == {}
         assert [(e["examples"], e["evaluated"]) for e in run["experiments"]] == [(8, 8)]
-        assert len([p for p in run["processes"] if not p["main"]]) == 4  # the xdist workers
+        # The xdist workers: examples/README runs 4; 2 show the same, for half the start-up cost.
+        assert len([p for p in run["processes"] if not p["main"]]) == 2
     fixed = report["runs"]["lsautofix"]
     assert fixed["created"] == fixed["received"] and len(fixed["traces"]) == 8
     assert {t["name"] for t in fixed["traces"]} == {"test_answer"}
