@@ -42,12 +42,27 @@ def counts(report: dict[str, Any], problem: str) -> tuple[Any, Any]:
     return report["problems"][problem]["plain"], report["problems"][problem]["lsautofix"]
 
 
+@pytest.fixture(scope="module")
+def doctor_example(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Doctor's report on a bundled example, made once where several tests read it (they share an
+    xdist group, so one worker runs them): each run of an example costs two of its executions."""
+    made: dict[str, tuple[subprocess.CompletedProcess[str], dict[str, Any]]] = {}
+
+    def report(name: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+        if name not in made:
+            made[name] = run_doctor(tmp_path_factory.mktemp(name.replace(".", "_")), str(EXAMPLES / name))
+        return made[name]
+
+    return report
+
+
 def shape(tree: dict[str, Any]) -> tuple[str, list[Any]]:
     return tree["name"], sorted(shape(child) for child in tree["children"])
 
 
-def test_threads_and_pool_example_splits_and_loses_runs_only_without_lsautofix(tmp_path: Path) -> None:
-    proc, report = run_doctor(tmp_path, str(EXAMPLES / "threads_and_pool.py"))
+@pytest.mark.xdist_group("doctor-examples")
+def test_threads_and_pool_example_splits_and_loses_runs_only_without_lsautofix(doctor_example: Any) -> None:
+    proc, report = doctor_example("threads_and_pool.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     plain, fixed = report["runs"]["plain"], report["runs"]["lsautofix"]
     assert plain["exit_status"] == fixed["exit_status"] == 0
@@ -83,9 +98,10 @@ def test_unconsumed_evaluation_is_counted_in_both_runs_and_warned_with_lsautofix
     assert "lsautofix warns" in proc.stdout
 
 
-def test_langchain_pipeline_example_is_one_trace_with_lsautofix(tmp_path: Path) -> None:
+@pytest.mark.xdist_group("doctor-examples")
+def test_langchain_pipeline_example_is_one_trace_with_lsautofix(doctor_example: Any) -> None:
     pytest.importorskip("langchain_core")
-    proc, report = run_doctor(tmp_path, str(EXAMPLES / "langchain_pipeline.py"))
+    proc, report = doctor_example("langchain_pipeline.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     split = counts(report, "split_traces")
     assert split[0] >= 5 and split[1] == 0
@@ -496,8 +512,9 @@ def test_like_siblings_collapse_and_traces_with_problems_come_first(tmp_path: Pa
     assert "    └── score [chain] ×26" in fixed and "more trace" not in fixed
 
 
-def test_each_run_counts_once_lost_runs_are_not_also_split(tmp_path: Path) -> None:
-    _proc, report = run_doctor(tmp_path, str(EXAMPLES / "threads_and_pool.py"))
+@pytest.mark.xdist_group("doctor-examples")
+def test_each_run_counts_once_lost_runs_are_not_also_split(doctor_example: Any) -> None:
+    _proc, report = doctor_example("threads_and_pool.py")
     split = report["problems"]["split_traces"]["names"]["plain"]
     lost = [name for p in report["runs"]["plain"]["processes"] for name in p["lost"]]
     assert not set(split) & set(lost), (split, lost)
@@ -534,9 +551,10 @@ def test_roots_that_plain_python_lost_are_not_called_split_when_lsautofix_delive
     assert counts(report, "split_traces") == (0, 0), report["problems"]["split_traces"]
 
 
-def test_langchain_runnables_get_a_config_hint(tmp_path: Path) -> None:
+@pytest.mark.xdist_group("doctor-examples")
+def test_langchain_runnables_get_a_config_hint(doctor_example: Any) -> None:
     pytest.importorskip("langchain_core")
-    _proc, report = run_doctor(tmp_path, str(EXAMPLES / "langchain_pipeline.py"))
+    _proc, report = doctor_example("langchain_pipeline.py")
     fixes = " ".join(report["problems"]["split_traces"]["fix"])
     assert "config: RunnableConfig" in fixes and "invoke(x, config=config)" in fixes
 
