@@ -74,7 +74,8 @@ _CATCHES_SIGTERM = """
 import signal, sys, time
 signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[1], "w").write("flushed"), sys.exit(0)))
 print("ready", flush=True)
-time.sleep(60)
+for _ in range(600):  # short sleeps: see tests/runner_cases/wait_for_signal.py
+    time.sleep(0.1)
 """
 
 

@@ -229,7 +229,8 @@ def test_a_handler_installed_after_tracing_began_gets_sigterm_alone(collector):
         "traceable(name='job')(lambda: 1)()\n"
         "signal.signal(signal.SIGTERM, lambda *a: (print('handled', flush=True), sys.exit(7)))\n"
         "print('ready', flush=True)\n"
-        "time.sleep(60)\n"
+        "for _ in range(600):\n"  # short sleeps: see tests/runner_cases/wait_for_signal.py
+        "    time.sleep(0.1)\n"
     )
     for mode in ("off", "env"):
         proc = subprocess.Popen([sys.executable, "-c", script], env=_environ(collector, mode), stdout=subprocess.PIPE,
