@@ -47,6 +47,15 @@ def test_fork_children_that_never_trace_exit_at_once(collector):
     assert_trees(collector.store, ("parent", ["leaf"]))
 
 
+def test_fork_children_leave_though_a_thread_of_lsautofix_was_importing_at_the_fork(collector):
+    # A module being imported when the parent forks stays locked for ever in the child. The SIGTERM
+    # watcher used to import ctypes as it started, and a child's exit imported it too: 4 of 120
+    # fork_exit.py runs hung under load. The scenario holds every import of lsautofix's threads.
+    proc = run_script(collector, "fork_during_import.py", timeout=90)
+    assert proc.stdout.count("child exit status 0") == 2, proc.stdout + proc.stderr
+    assert_trees(collector.store, ("parent", []), ("child_work", []))
+
+
 def test_fork_child_has_the_threads_plain_python_gives_it(collector):
     plain = run_script(collector, "fork_exit.py", "threads", mode="off", timeout=60)
     fixed = run_script(collector, "fork_exit.py", "threads", timeout=60)

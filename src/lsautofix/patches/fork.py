@@ -11,11 +11,15 @@ only in the parent. In the child (``os.register_at_fork``), for every live clien
   the child first traces. A child that never traces has no thread of lsautofix's or the SDK's;
 - nothing inherited is freed or touched: the replaced objects are kept, and at exit they are made
   immortal, because freeing the compressor waits forever on the parent's threads (a child of a
-  pre-fork server leaving through ``sys.exit`` hung in finalization).
+  pre-fork server leaving through ``sys.exit`` hung in finalization);
+- the child's exit imports nothing: a module another thread of the parent was importing when it
+  forked stays locked for ever in the child (its lock's owner does not exist there), so what the
+  exit needs is resolved in the parent when it first traces.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -30,6 +34,24 @@ logger = logging.getLogger("lsautofix")
 _patches = Patches()
 _inherited: list[Any] = []
 _start_lock = threading.Lock()
+#: CPython's ``Py_IncRef`` through ctypes, or None without ctypes. Resolved in the parent when it
+#: first traces (before any fork that inherits a client), never in a child: there ``import ctypes``
+#: waited for ever when the parent forked while its SIGTERM watcher thread was importing ctypes.
+_incref: Any = None
+
+
+def _resolve_incref() -> None:
+    global _incref
+    if _incref is not None:
+        return
+    try:
+        import ctypes
+
+        incref = ctypes.pythonapi.Py_IncRef
+        incref.argtypes, incref.restype = (ctypes.py_object,), None
+        _incref = incref
+    except Exception:
+        logger.debug("lsautofix: no ctypes: a fork child frees what it inherited at exit", exc_info=True)
 
 
 #: The standard library's class, kept: gevent's monkey-patching (a gunicorn gevent worker does it
@@ -92,8 +114,6 @@ def _after_fork_in_child() -> None:
         except Exception:
             logger.debug("lsautofix: could not give an inherited client fresh state", exc_info=True)
     if first:
-        import atexit
-
         atexit.register(_keep_inherited_forever)
 
 
@@ -104,12 +124,10 @@ def _keep_inherited_forever() -> None:
     wait on threads that do not exist in this process. One extra reference on the list keeps it
     (and what it holds) alive until the process is gone.
     """
-    if not _inherited:
+    if not _inherited or _incref is None:
         return
     try:
-        import ctypes
-
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(_inherited))
+        _incref(_inherited)
     except Exception:
         logger.debug("lsautofix: could not keep the inherited SDK state alive at exit", exc_info=True)
 
@@ -118,8 +136,14 @@ def apply() -> None:
     if not _patches.start():
         return
     _forksafe.add(_forksafe.after_in_child, _after_fork_in_child)
+    if _resolve_incref not in flushing.on_tracing:
+        flushing.on_tracing.append(_resolve_incref)
+    if flushing.has_clients():  # installed after the process began tracing
+        _resolve_incref()
 
 
 def revert() -> None:
     _patches.unwrap_all()
     _forksafe.discard(_forksafe.after_in_child, _after_fork_in_child)
+    while _resolve_incref in flushing.on_tracing:
+        flushing.on_tracing.remove(_resolve_incref)

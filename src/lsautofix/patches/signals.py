@@ -99,6 +99,9 @@ def arm() -> None:
         _armed_pid = None
         return
     _take_wakeup_fd()
+    # ctypes is imported here, on the main thread, not by the watcher: a fork made while the watcher
+    # was importing it left ctypes' module lock held for ever in the child.
+    _libc_signal()
     watcher = threading.Thread(target=_watch, args=(read_end,), name="lsautofix-sigterm", daemon=True)
     flushing.start_quietly(watcher)
 
@@ -110,7 +113,6 @@ def _watch(read_end: int) -> None:
     threads once ``threading._shutdown`` began, where a pool worker that got its sentinel may be).
     """
     _name_os_thread(_WATCHER_NAME)
-    _libc_signal()  # now: at the signal, an import could wait for ever on a lock the held main thread has
     while True:
         try:
             data = os.read(read_end, 65536)
@@ -208,7 +210,8 @@ _libc_signal_fn: Any = None
 
 
 def _libc_signal() -> Any:
-    """libc's ``signal()``, resolved once (by the watcher when it starts), or None without ctypes."""
+    """libc's ``signal()``, resolved once (by :func:`arm`, before the signal: then an import could
+    wait for ever on a lock the held main thread has), or None without ctypes."""
     global _libc_signal_fn
     if _libc_signal_fn is None:
         try:
