@@ -30,6 +30,9 @@ from lsautofix_collector import (
 )
 from lsautofix_collector.wire import RequestError, decompress_zstd
 
+# The collector's own behaviour: .ci/run tests it once per SDK line (see pyproject's markers).
+pytestmark = pytest.mark.per_sdk
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

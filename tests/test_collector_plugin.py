@@ -16,6 +16,9 @@ import pytest
 
 from lsautofix_collector import Collector
 
+# The collector's own behaviour: .ci/run tests it once per SDK line (see pyproject's markers).
+pytestmark = pytest.mark.per_sdk
+
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "examples" / "langsmith_pytest"
 #: Answers that are part of how the SDK works, not a missing endpoint: read-before-create of an

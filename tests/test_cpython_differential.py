@@ -74,6 +74,7 @@ def run_tool(tmp_path: Path, *args: str, timeout: float, env: dict[str, str] | N
     return proc.returncode, json.loads(out.read_text()), text
 
 
+@pytest.mark.per_sdk  # the tool's logic: once (3.10), not again on 3.13
 def test_the_comparison_reports_each_kind_of_difference(tmp_path: Path) -> None:
     """Failures and hangs only with lsautofix count, confirmed on rerun; flakes, both-mode and
     plain-only failures and slowdowns are reported and do not count; the tests ran inside the open trace."""
