@@ -298,7 +298,11 @@ def main(argv: list[str]) -> int:
             langsmith=langsmith.__version__,
             python=sys.version.split()[0],
         )
-        with langsmith.trace("cpython-suite", inputs={"module": config["module"]}):
+        with langsmith.trace("cpython-suite", inputs={"module": config["module"]}) as suite_run:
+            # The SDK starts its upload threads when it first sends. Let that happen before the
+            # first test: a test that counts threads (threading_setup/threading_cleanup) and sees
+            # them appear mid-test waits up to ~20 s for them to go, in either mode.
+            suite_run.client.flush()
             run(config, recorder)
     else:
         installed = bool(lsautofix is not None and lsautofix.is_installed())
