@@ -15,14 +15,15 @@ SCRIPT = "engines_dask.py"
 SPLIT = sorted([("parent", ())] + [("child", ())] * N)
 
 
+def test_submit_map_compute_persist_and_dask_compute_nest_every_child_on_one_cluster(collector):
+    kinds = ("submit", "map", "compute", "persist", "dask_compute")
+    run_script(collector, SCRIPT, *kinds)
+    assert_trees(collector.store, *[(f"parent_{kind}", ["child"] * N) for kind in kinds])
+
+
+@pytest.mark.parametrize("mode", ["runner", "import"])  # env: the test above
 def test_client_submit_nests_every_child(collector, mode):
     run_script(collector, SCRIPT, "submit", mode=mode)
-    assert_trees(collector.store, ("parent", ["child"] * N))
-
-
-@pytest.mark.parametrize("kind", ["map", "compute", "persist", "dask_compute"])
-def test_map_compute_persist_and_dask_compute_nest_every_child(collector, kind):
-    run_script(collector, SCRIPT, kind)
     assert_trees(collector.store, ("parent", ["child"] * N))
 
 

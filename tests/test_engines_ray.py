@@ -16,30 +16,31 @@ SCRIPT = "engines_ray.py"
 TIMEOUT = 240  # starting a Ray node takes seconds on 2 busy cores
 
 
+#: Every kind of hand-off, in turn on one cluster (starting a Ray node is most of a test's time):
+#: remote functions, actor methods (sync and async), remote functions fanning out from workers,
+#: two parents on the same workers, then calls made outside any trace.
+KINDS = ("tasks", "actor", "async_actor", "nested", "two_parents", "untraced")
+
+
+def test_every_kind_of_call_nests_on_one_cluster_and_shutdown_loses_nothing(collector):
+    run_script(collector, SCRIPT, *KINDS, timeout=TIMEOUT)
+    assert_trees(
+        collector.store,
+        ("parent_tasks", ["child"] * N),
+        ("parent_actor", ["child"] * N),
+        ("parent_async_actor", ["child"] * N),
+        ("parent_nested", [("middle", ["child"] * (N // 2))] * 2),
+        ("parent_two_parents", ["child"] * N),
+        ("parent_b_two_parents", ["child"] * N),
+        ("parent_untraced", ["child"] * N),
+        *["child"] * N,  # the untraced calls, made after traced ones on the same workers
+    )
+
+
+@pytest.mark.parametrize("mode", ["runner", "import"])  # env: the test above
 def test_remote_functions_nest_and_shutdown_loses_nothing(collector, mode):
     run_script(collector, SCRIPT, "tasks", mode=mode, timeout=TIMEOUT)
     assert_trees(collector.store, ("parent", ["child"] * N))
-
-
-@pytest.mark.parametrize("kind", ["actor", "async_actor"])
-def test_actor_methods_nest(collector, kind):
-    run_script(collector, SCRIPT, kind, timeout=TIMEOUT)
-    assert_trees(collector.store, ("parent", ["child"] * N))
-
-
-def test_remote_functions_fanning_out_from_workers_keep_one_tree(collector):
-    run_script(collector, SCRIPT, "nested", timeout=TIMEOUT)
-    assert_trees(collector.store, ("parent", [("middle", ["child"] * (N // 2))] * 2))
-
-
-def test_two_parents_on_the_same_workers_each_get_their_children(collector):
-    run_script(collector, SCRIPT, "two_parents", timeout=TIMEOUT)
-    assert_trees(collector.store, ("parent", ["child"] * N), ("parent_b", ["child"] * N))
-
-
-def test_untraced_calls_after_traced_ones_carry_nothing(collector):
-    run_script(collector, SCRIPT, "untraced", timeout=TIMEOUT)
-    assert_trees(collector.store, ("parent", ["child"] * N), *["child"] * N)
 
 
 def test_without_lsautofix_the_children_are_lost_or_split(collector):

@@ -1,4 +1,4 @@
-"""A traced parent fanning traced children out through dask.distributed: `engines_dask.py KIND`.
+"""A traced parent fanning traced children out through dask.distributed: `engines_dask.py KIND...`.
 
 A LocalCluster of 2 worker processes (nannies), one thread each. KIND: submit, map, compute
 (dask.delayed through Client.compute), persist (Client.persist, then gather), dask_compute
@@ -6,7 +6,8 @@ A LocalCluster of 2 worker processes (nannies), one thread each. KIND: submit, m
 inside another traced function), restart (Client.restart between two halves: the nannies kill and
 restart their workers), untraced (work handed over outside any trace, on a cluster started
 inside one), remote (a cluster in another process started without lsautofix, as a remote one
-would be), remote_plugin (the same, with the worker plugin registered).
+would be), remote_plugin (the same, with the worker plugin registered). Several of submit, map,
+compute, persist and dask_compute run in turn on one cluster, each parent named `parent_KIND`.
 """
 
 import os
@@ -29,8 +30,11 @@ def cluster() -> LocalCluster:
     return LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
 
 
-@traceable(name="parent")
-def parent(client: Client, kind: str) -> object:
+def parent(client: Client, kind: str, name: str = "parent") -> object:
+    return traceable(name=name)(fan_out)(client, kind)
+
+
+def fan_out(client: Client, kind: str) -> object:
     if kind in ("submit", "started_inside", "remote", "remote_plugin"):
         return client.gather([client.submit(child, i) for i in range(N)])
     if kind == "map":
@@ -79,7 +83,12 @@ def remote(kind: str) -> None:
 
 
 def main() -> None:
-    kind = sys.argv[1]
+    kind, *more = sys.argv[1:]
+    if more:  # several kinds in turn on one cluster, each parent named after its kind
+        with cluster() as local, Client(local) as client:
+            for each in (kind, *more):
+                print(parent(client, each, f"parent_{each}"))
+        return
     if kind == "serve":
         return serve()
     if kind.startswith("remote"):

@@ -1,10 +1,11 @@
-"""A traced parent fanning traced children out through Ray (a local `ray.init()`): `engines_ray.py KIND`.
+"""A traced parent fanning traced children out through Ray (a local `ray.init()`): `engines_ray.py KIND...`.
 
 KIND: tasks (8 remote function calls), actor (8 calls of a method of 2 actors), async_actor
 (the same on an async actor), nested (a traced remote function that fans out remote calls
 itself), two_parents (two traced parents in turn on the same workers), untraced (calls made
-outside any trace, after traced ones). Every kind ends with ray.shutdown() right after the
-last result.
+outside any trace, after traced ones). Several kinds run in turn on one cluster, each parent
+named after its kind (`parent_tasks`, `parent_b_two_parents`, ...); a single kind names them
+`parent` and `parent_b`. The run ends with ray.shutdown() right after the last result.
 """
 
 import sys
@@ -55,24 +56,19 @@ def fan_out(kind: str) -> list:
     raise SystemExit(f"unknown kind {kind}")
 
 
-@traceable(name="parent")
-def parent(kind: str) -> list:
-    return fan_out(kind)
-
-
-@traceable(name="parent_b")
-def parent_b(kind: str) -> list:
-    return fan_out(kind)
+def run_kind(kind: str, suffix: str) -> None:
+    print(traceable(name="parent" + suffix)(fan_out)(kind))
+    if kind == "two_parents":
+        print(traceable(name="parent_b" + suffix)(fan_out)(kind))
+    if kind == "untraced":
+        print(fan_out(kind))
 
 
 def main() -> None:
-    kind = sys.argv[1]
+    kinds = sys.argv[1:]
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    print(parent(kind))
-    if kind == "two_parents":
-        print(parent_b(kind))
-    if kind == "untraced":
-        print(fan_out(kind))
+    for kind in kinds:
+        run_kind(kind, f"_{kind}" if len(kinds) > 1 else "")
     ray.shutdown()
 
 
