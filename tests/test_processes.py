@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import run_script
+from conftest import MODES, run_script
 from trees import assert_trees, received_shapes
 
 METHODS = ("fork", "spawn", "forkserver")
@@ -18,6 +18,7 @@ POOL_LEAVES = 3 + 2 + 2 + 2 + 1 + 1 + 2 + 1  # map, imap, imap_unordered, starma
 
 
 @pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("mode", MODES)  # every route on every Python: children get lsautofix by each
 def test_every_pool_method_nests_and_terminate_loses_no_runs(collector, mode, method):
     run_script(collector, "processes.py", method, "pool", mode=mode)
     assert_trees(collector.store, ("parent", ["leaf"] * POOL_LEAVES))
