@@ -81,7 +81,7 @@ def _bind_context_hooks() -> None:
 
     from lsautofix import context
 
-    wrapt.register_post_import_hook(lambda m: context.bind_langsmith(), "langsmith.run_helpers")
+    wrapt.register_post_import_hook(lambda m: context.sdk_imported(), "langsmith.run_helpers")
     wrapt.register_post_import_hook(lambda m: context.bind_langchain_core(), "langchain_core.runnables.config")
     _bound_hooks = True
 

@@ -409,11 +409,56 @@ def leave(entered: Entered, exc_info: tuple[Any, Any, Any] = (None, None, None))
         _sdk.forget_child_runs(state.args[1])
 
 
+class _Deferred:
+    """A snapshot :func:`run_remote` has not entered yet: this process has not loaded the SDK."""
+
+    __slots__ = ("snapshot", "entered")
+
+    def __init__(self, snapshot: dict[str, Any]) -> None:
+        self.snapshot = snapshot
+        self.entered: Optional[Entered] = None
+
+
+_deferred: ContextVar[Optional[_Deferred]] = ContextVar("lsautofix_deferred_parent", default=None)
+
+
+def sdk_imported() -> None:
+    """``langsmith.run_helpers`` was just imported: learn its variables, enter a deferred snapshot.
+
+    The import runs in the thread, and the context, of the code that asked for it. If that is the
+    context of a :func:`run_remote` call that deferred its snapshot (or an asyncio task copied
+    from it), the snapshot is entered there, for :func:`run_remote` to leave when the work returns.
+    """
+    bind_langsmith()
+    deferred = _deferred.get()
+    if deferred is not None and deferred.entered is None:
+        try:
+            deferred.entered = enter_remote(deferred.snapshot)
+        except Exception:  # pragma: no cover - defensive: never break the user's import
+            logger.debug("lsautofix: could not enter the parent's run at the SDK's import", exc_info=True)
+
+
+def _run_deferred(snapshot: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    deferred = _Deferred(snapshot)
+    token = _deferred.set(deferred)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _deferred.reset(token)
+        if deferred.entered is not None:
+            leave(deferred.entered)
+
+
 def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` under a snapshot made by :func:`capture_remote` (in another process).
 
-    With no snapshot the work runs with no tracing state, whatever this worker inherited.
+    With no snapshot the work runs with no tracing state, whatever this worker inherited. In a
+    process that has not loaded the SDK (a spawn child whose code does not import it), importing
+    it costs about a second of CPU, for work that may never trace: the snapshot is entered only
+    if the work imports the SDK (:func:`sdk_imported`), in the thread or task that imports it.
     """
+    if snapshot and "langsmith.run_helpers" not in sys.modules:
+        return _run_deferred(snapshot, fn, args, kwargs)
     state = remote_state(snapshot) if snapshot else None
     if _read() != _nones:  # this worker's context has tracing state of its own: set it aside
         entered = enter_remote(snapshot)

@@ -86,7 +86,7 @@ async def _execute_under(snapshot: dict[str, Any], coroutine: Any) -> Any:
     """
     import asyncio
 
-    entered = context.run_remote(snapshot, context.capture)
+    entered = context.remote_state(snapshot)  # the SDK is imported now if it was not yet
     if entered is None:
         return await coroutine
     return await entered(asyncio.ensure_future, coroutine)

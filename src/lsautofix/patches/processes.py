@@ -9,6 +9,8 @@
   task carries the same-process state instead (its workers are threads).
 - ``multiprocessing.spawn.get_preparation_data`` carries a stowaway whose unpickling installs
   lsautofix in spawn and forkserver children before anything else runs there (coverage.py's trick).
+- A child that has not loaded the SDK (spawn) enters the snapshot only when its work imports it
+  (``context.run_remote``): work that never traces does not pay for the import.
 - A forkserver started by a process that has the SDK loaded preloads it too: a child that enters
   its parent's snapshot then finds the SDK in memory instead of importing it (about 0.1 s a child).
 

@@ -1,0 +1,71 @@
+"""Spawn children that load the SDK only if their work does: `spawn_lazy_sdk.py METHOD`.
+
+The main module imports langsmith only under `__main__`, so a spawn child, which re-imports it as
+`__mp_main__`, has the SDK only if a task imports it. A traced parent runs: a Pool map of tasks
+that never import it (each reports whether its worker had it loaded), a Pool map of tasks that
+import it and trace (a child run, with a thread of its own started inside it), and a Process whose
+target imports it inside an asyncio coroutine. Prints the untraced tasks' reports.
+"""
+
+import sys
+import threading
+
+N = 4
+
+
+def untraced(i: int) -> tuple[int, bool]:
+    return i * i, "langsmith" in sys.modules
+
+
+def leaf(i: int) -> int:
+    return i * i
+
+
+def lazy(i: int) -> int:
+    from langsmith import traceable
+
+    def work(j: int) -> int:
+        out = []
+        thread = threading.Thread(target=lambda: out.append(traceable(name="leaf")(leaf)(j)))
+        thread.start()
+        thread.join()
+        return out[0]
+
+    return traceable(name="child")(work)(i)
+
+
+def lazy_async_process() -> None:
+    import asyncio
+
+    from langsmith import traceable
+
+    async def step() -> int:
+        await asyncio.sleep(0)
+        return 1
+
+    asyncio.run(traceable(name="process_child")(step)())
+
+
+def main() -> None:
+    import multiprocessing
+
+    from langsmith import traceable
+
+    ctx = multiprocessing.get_context(sys.argv[1])
+
+    @traceable(name="parent")
+    def parent() -> list:
+        with ctx.Pool(2) as pool:
+            reports = pool.map(untraced, range(N))
+        with ctx.Pool(2) as pool:
+            pool.map(lazy, range(N))
+        process = ctx.Process(target=lazy_async_process)
+        process.start()
+        process.join()
+        return reports
+
+    print(parent())
+
+
+if __name__ == "__main__":
+    main()
