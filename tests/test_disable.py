@@ -29,7 +29,7 @@ def test_exit_stays_bounded_on_a_hanging_endpoint_with_any_other_patch_off(colle
     try:
         proc = run_script(
             collector, "short_trace.py", "3", check=False, timeout=60,
-            env={"LANGSMITH_ENDPOINT": hang.url, "LANGSMITH_AUTOFIX_FLUSH_TIMEOUT": "2",
+            env={"LANGSMITH_ENDPOINT": hang.url, "LANGSMITH_AUTOFIX_FLUSH_TIMEOUT": "1",
                  "LANGSMITH_AUTOFIX_DISABLE": name},
         )  # fmt: skip
     finally:

@@ -38,7 +38,7 @@ def _interrupt(collector, method: str, mode: str) -> tuple[int, str, float]:
     start = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     try:
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=20)  # a hang is retried: see below
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
@@ -52,6 +52,8 @@ def _interrupt_unless_cpython_hangs(collector, method: str, mode: str) -> tuple[
     Ctrl-C to the whole group kills workers of KeyboardInterrupt while the pool's handler thread
     replaces them, and CPython's Pool then hangs in ``terminate()`` now and then with or without
     lsautofix (fork, 3.11: 2 of 20 runs plain, 2 of 20 installed). Three hangs in a row is a hang.
+    A run not over in 20 s counts as hung: one that ends takes a few seconds, and lsautofix's must
+    end within 15.
     """
     for _ in range(3):
         result = _interrupt(collector, method, mode)

@@ -1,9 +1,9 @@
 """Spawn children that load the SDK only if their work does: `spawn_lazy_sdk.py METHOD`.
 
 The main module imports langsmith only under `__main__`, so a spawn child, which re-imports it as
-`__mp_main__`, has the SDK only if a task imports it. A traced parent runs: a Pool map of tasks
-that never import it (each reports whether its worker had it loaded), a Pool map of tasks that
-import it and trace (a child run, with a thread of its own started inside it), and a Process whose
+`__mp_main__`, has the SDK only if a task imports it. A traced parent runs, on one Pool: a map of
+tasks that never import it (each reports whether its worker had it loaded), then a map of tasks
+that import it and trace (a child run, with a thread of its own started inside it); then a Process whose
 target imports it inside an asyncio coroutine. Prints the untraced tasks' reports.
 """
 
@@ -57,7 +57,6 @@ def main() -> None:
     def parent() -> list:
         with ctx.Pool(2) as pool:
             reports = pool.map(untraced, range(N))
-        with ctx.Pool(2) as pool:
             pool.map(lazy, range(N))
         process = ctx.Process(target=lazy_async_process)
         process.start()
