@@ -74,7 +74,7 @@ def test_spawn_children_load_the_sdk_only_when_their_work_does_and_then_nest(col
         collector.reset()
     fixed = run_script(collector, "spawn_lazy_sdk.py", "spawn", mode=mode)
     assert fixed.stdout.strip() == expected
-    assert_trees(collector.store, ("parent", [("child", ["leaf"])] * 4 + ["process_child"]))
+    assert_trees(collector.store, ("parent", [("child", ["leaf"])] * 4 + ["thread_child"] * 2 + ["process_child"]))
 
 
 def test_raw_fork_child_runs_arrive_once(collector):

@@ -58,9 +58,13 @@ TracingState = functools.partial
 def capture() -> Optional[TracingState]:  # type: ignore[valid-type]
     """The submitter's tracing state, or None when it has none (then there is nothing to carry).
 
-    Replaced by a generated function once the variables are known (:func:`_compile`).
+    Replaced by a generated function once the variables are known (:func:`_compile`). Until then
+    the process has not loaded the SDK; work handed off from a context whose parent snapshot
+    :func:`run_remote` deferred enters it first, so that the thread or task carries it.
     """
-    return None
+    if _deferred.get() is None or not _enter_deferred():
+        return None
+    return capture()  # the generated one, now that the SDK is loaded
 
 
 def _read() -> tuple[Any, ...]:
@@ -264,6 +268,8 @@ def capture_remote() -> Optional[dict[str, Any]]:
     client other than the SDK's default one. What cannot be serialized is left out, never raised:
     the user's task must pickle exactly as it would without lsautofix.
     """
+    if "langsmith.run_helpers" not in sys.modules and not _enter_deferred():
+        return None
     if _read() == _nones or "langsmith" not in sys.modules:
         return None
     try:
@@ -438,6 +444,21 @@ def sdk_imported() -> None:
             logger.debug("lsautofix: could not enter the parent's run at the SDK's import", exc_info=True)
 
 
+def _enter_deferred() -> bool:
+    """Enter this context's deferred snapshot now, loading the SDK: work is being handed to
+    another thread or process, which must carry it. True if it was entered here."""
+    deferred = _deferred.get()
+    if deferred is None or deferred.entered is not None:
+        return False
+    try:
+        import langsmith.run_helpers  # noqa: F401 -- its import hook, sdk_imported(), enters it here
+    except Exception:
+        return False
+    if deferred.entered is None:  # the SDK was loaded meanwhile, in another thread
+        deferred.entered = enter_remote(deferred.snapshot)
+    return True
+
+
 def _run_deferred(snapshot: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
     deferred = _Deferred(snapshot)
     token = _deferred.set(deferred)
@@ -455,7 +476,9 @@ def run_remote(snapshot: Optional[dict[str, Any]], fn: Callable[..., T], /, *arg
     With no snapshot the work runs with no tracing state, whatever this worker inherited. In a
     process that has not loaded the SDK (a spawn child whose code does not import it), importing
     it costs about a second of CPU, for work that may never trace: the snapshot is entered only
-    if the work imports the SDK (:func:`sdk_imported`), in the thread or task that imports it.
+    when the work imports the SDK (:func:`sdk_imported`), in the thread or asyncio task that
+    imports it, or when it hands work to a thread or process first (:func:`capture`). asyncio
+    tasks created before that import, other than the one importing, start with no tracing state.
     """
     if snapshot and "langsmith.run_helpers" not in sys.modules:
         return _run_deferred(snapshot, fn, args, kwargs)

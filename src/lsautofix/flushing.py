@@ -38,14 +38,37 @@ def register(client: Any) -> None:
     tracing_started()
 
 
+#: The hooks first ran on a thread other than the main one, where ``signals.arm`` can do nothing.
+behind_main_thread = False
+
+
 def tracing_started() -> None:
     """This process traces: run the :data:`on_tracing` hooks, once per process."""
-    global _tracing_pid
+    global _tracing_pid, behind_main_thread
     pid = os.getpid()
     with _lock:
         if _tracing_pid == pid:
             return
         _tracing_pid = pid
+        behind_main_thread = threading.current_thread() is not threading.main_thread()
+    _run_hooks()
+
+
+def catch_up() -> None:
+    """On the main thread of a process whose tracing began on another thread: run the hooks again.
+
+    Each hook does nothing twice. A pool worker whose task traced only in threads it started
+    calls this when the task returns, so that ``terminate()`` (SIGTERM) finds the process armed
+    and its queued runs are delivered instead of dying with it.
+    """
+    global behind_main_thread
+    if _tracing_pid != os.getpid() or threading.current_thread() is not threading.main_thread():
+        return
+    behind_main_thread = False
+    _run_hooks()
+
+
+def _run_hooks() -> None:
     for callback in list(on_tracing):
         try:
             callback()

@@ -3,8 +3,9 @@
 The main module imports langsmith only under `__main__`, so a spawn child, which re-imports it as
 `__mp_main__`, has the SDK only if a task imports it. A traced parent runs, on one Pool: a map of
 tasks that never import it (each reports whether its worker had it loaded), then a map of tasks
-that import it and trace (a child run, with a thread of its own started inside it); then a Process whose
-target imports it inside an asyncio coroutine. Prints the untraced tasks' reports.
+that import it and trace (a child run, with a thread of its own started inside it); on a new Pool,
+tasks whose thread, not the task, imports it first; then a Process whose target imports it inside
+an asyncio coroutine. Prints the untraced tasks' reports.
 """
 
 import sys
@@ -34,6 +35,21 @@ def lazy(i: int) -> int:
     return traceable(name="child")(work)(i)
 
 
+def lazy_in_thread(i: int) -> int:
+    """The SDK is first imported by a thread this task starts."""
+
+    def in_thread(out: list) -> None:
+        from langsmith import traceable
+
+        out.append(traceable(name="thread_child")(leaf)(i))
+
+    out: list = []
+    thread = threading.Thread(target=in_thread, args=(out,))
+    thread.start()
+    thread.join()
+    return out[0]
+
+
 def lazy_async_process() -> None:
     import asyncio
 
@@ -58,6 +74,8 @@ def main() -> None:
         with ctx.Pool(2) as pool:
             reports = pool.map(untraced, range(N))
             pool.map(lazy, range(N))
+        with ctx.Pool(1) as pool:
+            pool.map(lazy_in_thread, range(2))
         process = ctx.Process(target=lazy_async_process)
         process.start()
         process.join()

@@ -24,7 +24,7 @@ import functools
 import sys
 from typing import Any, Callable, Optional
 
-from lsautofix import context
+from lsautofix import context, flushing
 from lsautofix.patches._wrapping import Patches
 
 _patches = Patches()
@@ -50,7 +50,11 @@ class RemoteCall:
         self.fn = fn
 
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
-        return context.run_remote(self.snapshot, self.fn, *args, **kwargs)
+        try:
+            return context.run_remote(self.snapshot, self.fn, *args, **kwargs)
+        finally:
+            if flushing.behind_main_thread:  # the task traced only in threads: arm SIGTERM now
+                flushing.catch_up()
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (RemoteCall, (self.snapshot, self.fn))
