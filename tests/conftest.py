@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
@@ -54,6 +56,21 @@ def command(script: str | Path, args: Sequence[str] = (), mode: str = "env") -> 
     return [sys.executable, path, *args]
 
 
+def script_environ(collector: Collector, mode: str, env: Optional[dict[str, Optional[str]]]) -> dict[str, str]:
+    """The environment a scenario runs in: ``collector``'s, ``mode``'s switch, then ``env`` (None removes)."""
+    environ = clean_environ(collector.env())
+    if mode == "env":
+        if not pth_installed():
+            pytest.fail("lsautofix.pth is not installed in this environment: run `pip install -e .` first")
+        environ["LANGSMITH_AUTOFIX"] = "1"
+    for key, value in (env or {}).items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
+    return environ
+
+
 def run_script(
     collector: Collector,
     script: str | Path,
@@ -67,22 +84,56 @@ def run_script(
 
     ``env`` overrides the environment; a value of None removes that variable.
     """
-    environ = clean_environ(collector.env())
-    if mode == "env":
-        if not pth_installed():
-            pytest.fail("lsautofix.pth is not installed in this environment: run `pip install -e .` first")
-        environ["LANGSMITH_AUTOFIX"] = "1"
-    for key, value in (env or {}).items():  # None removes the variable
-        if value is None:
-            environ.pop(key, None)
-        else:
-            environ[key] = value
     proc = subprocess.run(
-        command(script, args, mode), env=environ, capture_output=True, text=True, timeout=timeout, cwd=SCENARIOS
-    )
+        command(script, args, mode), env=script_environ(collector, mode, env), capture_output=True, text=True,
+        timeout=timeout, cwd=SCENARIOS,
+    )  # fmt: skip
     if check and proc.returncode != 0:
         raise AssertionError(f"{script} {args} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
     return proc
+
+
+def run_script_timed(
+    collector: Collector,
+    script: str | Path,
+    *args: str,
+    marks: Sequence[str],
+    mode: str = "env",
+    env: Optional[dict[str, Optional[str]]] = None,
+    timeout: float = 60,
+) -> tuple[subprocess.CompletedProcess[str], list[float]]:
+    """Like ``run_script`` (unchecked), and when each of ``marks`` first began a stdout line, and exit.
+
+    Returns the seconds between consecutive moments, start-up excluded: from the first mark to the
+    second, ..., from the last mark to exit. What a test bounds is what the program does after it
+    started, which a loaded machine's interpreter start-up (seconds, under CI's parallel tests)
+    would otherwise swamp. A mark never printed counts as printed at exit.
+    """
+    proc = subprocess.Popen(
+        command(script, args, mode), env=script_environ(collector, mode, env), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, cwd=SCENARIOS,
+    )  # fmt: skip
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    seen: dict[str, float] = {}
+    out: list[str] = []
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            for mark in marks:
+                if mark not in seen and line.startswith(mark):
+                    seen[mark] = time.monotonic()
+        proc.wait()
+        ended = time.monotonic()
+    finally:
+        timer.cancel()
+    reader.join()
+    moments = [seen.get(m, ended) for m in marks] + [ended]
+    gaps = [b - a for a, b in zip(moments, moments[1:])]
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(out), "".join(err)), gaps
 
 
 @pytest.fixture

@@ -23,5 +23,6 @@ def parent(n: int, pool: bool) -> None:
 
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 4
+    print("started", flush=True)  # tests time the work and the exit from here, start-up excluded
     parent(n, len(sys.argv) > 2 and sys.argv[2] == "pool")
-    print("result ok")
+    print("result ok", flush=True)
