@@ -444,6 +444,11 @@ def sdk_imported() -> None:
             logger.debug("lsautofix: could not enter the parent's run at the SDK's import", exc_info=True)
 
 
+def has_deferred() -> bool:
+    """Whether this context runs work under a parent snapshot :func:`run_remote` deferred."""
+    return _deferred.get() is not None
+
+
 def _enter_deferred() -> bool:
     """Enter this context's deferred snapshot now, loading the SDK: work is being handed to
     another thread or process, which must carry it. True if it was entered here."""

@@ -2,7 +2,8 @@
 
 The main module imports langsmith only under `__main__`, so a spawn child, which re-imports it as
 `__mp_main__`, has the SDK only if a task imports it. A traced parent runs, on one Pool: a map of
-tasks that never import it (each reports whether its worker had it loaded), then a map of tasks
+tasks that never import it but pass a value through a multiprocessing Queue, whose feeder thread
+they start (each reports whether its worker had the SDK loaded), then a map of tasks
 that import it and trace (a child run, with a thread of its own started inside it); on a new Pool,
 tasks whose thread, not the task, imports it first; then a Process whose target imports it inside
 an asyncio coroutine. Prints the untraced tasks' reports.
@@ -15,7 +16,14 @@ N = 4
 
 
 def untraced(i: int) -> tuple[int, bool]:
-    return i * i, "langsmith" in sys.modules
+    import multiprocessing
+
+    queue = multiprocessing.Queue()  # put() starts the queue's feeder thread: no one's work
+    queue.put(i * i)
+    square = queue.get()
+    queue.close()
+    queue.join_thread()
+    return square, "langsmith" in sys.modules
 
 
 def leaf(i: int) -> int:

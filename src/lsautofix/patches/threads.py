@@ -63,7 +63,10 @@ def _make_start(original: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(original)
     def start(self: threading.Thread) -> Any:
-        if _patches.active:
+        # Infrastructure is checked first where a parent's run waits to be entered (a spawn child
+        # that has not loaded the SDK): capturing there loads it, about a second of CPU, and the
+        # feeder thread a multiprocessing.Queue starts on its first put() carries no one's run.
+        if _patches.active and not (context.has_deferred() and context.is_infrastructure(self)):
             state = context.capture()
             if state is not None and not context.is_infrastructure(self):
                 self._bootstrap_inner = partial(_bootstrap_with_state, state, weakref.ref(self))  # type: ignore[method-assign]
