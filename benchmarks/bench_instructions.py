@@ -88,7 +88,9 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         print("bench_instructions: skipped, valgrind is not installed (Debian: apt-get install valgrind)")
         return
-    python = os.path.realpath(sys.executable)  # not a shim: valgrind follows no exec
+    # valgrind follows no exec, so a shim (a script) will not do; a venv's symlink will, and keeps
+    # the venv, which its target (the base interpreter) does not.
+    python = sys.executable if sys.prefix != sys.base_prefix else os.path.realpath(sys.executable)
     import langsmith
 
     with tempfile.TemporaryDirectory() as tmp, collector(args.collector) as c:

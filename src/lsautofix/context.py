@@ -78,20 +78,35 @@ _nones: tuple[Any, ...] = ()
 def _compile(variables: tuple[ContextVar[Any], ...], first_is_run: bool) -> dict[str, Any]:
     """Write out, for these variables, the functions on every carried unit of work's path.
 
-    ``_read()`` returns every variable's value in one tuple expression; ``capture()`` returns
-    None when they are all None, else ``partial(_run, values, current_run)``; ``_run`` sets the
-    values that are not None, calls the function and resets them, in straight lines. They run on
-    every traced submit (``_read``, through ``capture``, on untraced ones too, to learn there is
-    nothing to carry); a loop over 12 variables with ``zip`` costs about three times as much, and
-    a ``TracingState`` class with ``__init__`` and a bound ``run`` a microsecond more per submit
-    and task (benchmarks/bench_threads.py). Each set of variables gets its own ``_run``, reached
-    only through the states its ``capture`` made, so a state taken just before langchain_core's
-    variables were added still runs with the variables it was read for.
+    ``_read()`` returns every variable's value in one tuple expression. ``capture()`` returns
+    None for an empty context; ``partial(_run_alone, alone, current_run)`` when the submitter's
+    context holds tracing variables and nothing else (``alone``, a copy of it: O(1); the SDK sets
+    some to None explicitly, and every one's default is None); else, reading the variables, None
+    when they are all None, or ``partial(_run, values, current_run)``. Copying the context and
+    checking its keys costs about half of reading the 12 variables one by one.
+
+    ``_run`` sets the values that are not None around the call and resets them, in straight lines:
+    a loop over 12 variables with ``zip`` costs about three times as much, and a ``TracingState``
+    class with ``__init__`` and a bound ``run`` a microsecond more per submit and task
+    (benchmarks/bench_threads.py). ``_run_alone``, where the worker's own context is empty (a new
+    thread; an executor worker whose tasks have set nothing that stays), runs the call in a copy
+    of ``alone``: the same variables with the same values as setting them in the worker's context,
+    for about a fifth of the cost of setting and resetting the SDK's four under a ``@traceable``
+    (docs/cost.md). Whatever the task sets besides is then set in the worker's context, where it
+    would have stayed; the tracing values are left behind, as a reset leaves them. A worker with
+    variables of its own gets the values set as ``_run`` sets them (read from ``alone`` first).
+
+    Each set of variables gets its own functions, reached only through the states its ``capture``
+    made, so a state taken just before langchain_core's variables were added still runs with the
+    variables it was read for.
     """
     n = len(variables)
     names: dict[str, Any] = {f"_v{i}": var for i, var in enumerate(variables)}
     names.update({f"_g{i}": var.get for i, var in enumerate(variables)})
-    names.update(_partial=functools.partial, _nones=(None,) * n)
+    names.update(
+        _partial=functools.partial, _nones=(None,) * n, _tracing=frozenset(variables), _len=len,
+        _copy_context=contextvars.copy_context, _keep=_keep_what_the_task_set,
+    )  # fmt: skip
     xs = "".join(f"x{i}, " for i in range(n))
     source = "\n".join(
         [
@@ -104,7 +119,28 @@ def _compile(variables: tuple[ContextVar[Any], ...], first_is_run: bool) -> dict
             "        return fn(*args, **kwargs)",
             "    finally:",
             *(f"        if t{i} is not None: _v{i}.reset(t{i})" for i in reversed(range(n))),
+            "def _run_alone(alone, run, fn, /, *args, **kwargs):",
+            "    if _len(_copy_context()):",
+            f"        return _run(({''.join(f'alone.get(_v{i}), ' for i in range(n))}), run, fn, *args, **kwargs)",
+            "    ctx = alone.copy()",
+            "    try:",
+            "        return ctx.run(fn, *args, **kwargs)",
+            "    finally:",
+            "        if _len(ctx) != _len(alone):",
+            "            _keep(ctx, alone)",
             "def capture():",
+            "    ctx = _copy_context()",
+            "    if not _len(ctx):",
+            "        return None",
+            "    if _tracing.issuperset(ctx):",
+            *(
+                [
+                    "        ref = ctx.get(_v0)",
+                    "        return _partial(_run_alone, ctx, None if ref is None else ref())",
+                ]
+                if first_is_run
+                else ["        return _partial(_run_alone, ctx, None)"]
+            ),
             f"    values = ({''.join(f'_g{i}(None), ' for i in range(n))})",
             "    if values == _nones:",
             "        return None",
@@ -120,7 +156,15 @@ def _compile(variables: tuple[ContextVar[Any], ...], first_is_run: bool) -> dict
     names["capture"].__doc__ = capture.__doc__
     names["_run"].__doc__ = "Call ``fn`` with these tracing values set; the thread's other variables are untouched."
     names["_run"].variables = variables  # what a state's values line up with (enter_remote sets them)
+    names["_run_alone"].__doc__ = "Call ``fn`` with the tracing variables of ``alone`` set (see _compile)."
     return names
+
+
+def _keep_what_the_task_set(ran: contextvars.Context, alone: contextvars.Context) -> None:
+    """Set in the current (the worker's) context what a task run in a copy of ``alone`` added."""
+    for var, value in ran.items():
+        if var not in alone:
+            var.set(value)
 
 
 _langsmith_vars: tuple[ContextVar[Any], ...] = ()
@@ -397,7 +441,8 @@ def enter_remote(snapshot: Optional[dict[str, Any]]) -> Entered:
     tokens = [(var, var.set(None)) for var in _vars if var.get(None) is not None]
     state = remote_state(snapshot) if snapshot else None
     if state is not None:
-        pairs = zip(state.func.variables, state.args[0])
+        first = state.args[0]
+        pairs = first.items() if type(first) is contextvars.Context else zip(state.func.variables, first)
         tokens += [(var, var.set(value)) for var, value in pairs if value is not None]
     return Entered(state, tokens)
 

@@ -4,6 +4,9 @@ Prints what the program observes; a test compares the output with plain Python's
 - decimal: a thread that raises its precision must not change the main thread's.
 - a per-worker cache in a ContextVar persists across the tasks one worker thread runs.
 - a value set in the submitter does not leak into executor tasks or new threads.
+Then the same cache where the submitter's context holds nothing but the SDK's tracing values
+(a traced function called in an empty context), and what an untraced task sees afterwards on the
+same workers.
 """
 
 import contextvars
@@ -73,5 +76,40 @@ def parent() -> None:
     print("request id seen in a new thread:", box)
 
 
+clean_opened = []
+clean_session: contextvars.ContextVar = contextvars.ContextVar("clean_session", default=None)
+clean_workers = threading.Barrier(2)
+
+
+def clean_task(i: int) -> str:
+    if i < 2 and len(clean_opened) < 2:
+        clean_workers.wait(timeout=30)  # as first_task: both workers start
+    if clean_session.get() is None:
+        clean_session.set(f"session-{threading.get_ident()}")
+        clean_opened.append(1)
+    return work(i)
+
+
+@traceable(name="clean_parent")
+def clean_parent(pool: ThreadPoolExecutor) -> None:
+    for _ in range(4):
+        list(pool.map(clean_task, range(4)))
+
+
+def untraced_probe() -> tuple:
+    from langsmith.run_helpers import get_current_run_tree
+
+    return get_current_run_tree() is None, clean_session.get() is not None
+
+
+def clean() -> None:
+    with ThreadPoolExecutor(2) as pool:
+        clean_parent(pool)
+        print("sessions opened for 16 tasks on 2 workers, tracing values alone:", len(clean_opened))
+        probes = {pool.submit(untraced_probe).result() for _ in range(4)}
+        print("later untraced tasks (no run, session kept):", sorted(probes))
+
+
 if __name__ == "__main__":
     parent()
+    contextvars.Context().run(clean)
