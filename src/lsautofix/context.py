@@ -9,10 +9,12 @@ gives that code: a fresh context in a new thread, and in an executor or pool wor
 own context, which persists across its tasks. asyncio tasks are left to asyncio's own
 whole-context copy, which *is* Python's semantics there.
 
-Same process: :func:`capture` reads the tracing variables' values and holds the current run
+Same process: :func:`capture` takes the tracing variables' values and holds the current run
 strongly (the SDK keeps only a weak reference, and a fire-and-forget task may run after its
 parent returned); the state it returns, called as ``state(fn, *args)``, sets them around the call
-in the worker's own context and resets them after. ``capture`` is generated for the variables
+in the worker's own context and resets them after (or, where that context is empty and the
+submitter's held only tracing variables, runs the call in a copy of the latter: see
+:func:`_compile`). ``capture`` is generated for the variables
 known (look it up as ``context.capture`` on every call, never keep a reference).
 
 Other process: :func:`capture_remote` makes a small JSON-able snapshot in the SDK's
