@@ -33,7 +33,7 @@ def test_exit_stays_bounded_on_a_hanging_endpoint_with_any_other_patch_off(colle
     finally:
         hang.close()
     assert proc.returncode == 0 and "result ok" in proc.stdout, proc.stderr
-    assert exit_ < 1 + 1.0, exit_  # the flush timeout and the promised second
+    assert exit_ < 1 + 2.0, exit_  # the flush timeout, then teardown (see test_faults.EXIT_BUDGET)
 
 
 def test_everything_off_is_plain_python(collector):
