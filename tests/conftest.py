@@ -156,13 +156,43 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+#: Start methods whose cases run (tests parametrized by ``method``): all by default. .ci/run
+#: gives each of 3.12 and 3.13 fork and one of the two methods that start a fresh interpreter
+#: (spawn on 3.12, forkserver on 3.13), so every method runs on three of the four Pythons.
+START_METHODS_ENV = "LSAUTOFIX_START_METHODS"
+_ALL_METHODS = ("fork", "spawn", "forkserver")
+
+
+def _start_methods() -> tuple[str, ...]:
+    chosen = tuple(m.strip() for m in os.environ.get(START_METHODS_ENV, "").split(",") if m.strip())
+    unknown = set(chosen) - set(_ALL_METHODS)
+    if unknown:
+        raise pytest.UsageError(f"{START_METHODS_ENV}: unknown start method(s) {sorted(unknown)}; use {_ALL_METHODS}")
+    return chosen or _ALL_METHODS
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under ``-n N --dist loadgroup``, each engine's tests and the CPython suites run one at a time
-    on one worker: a Ray or Dask cluster beside another would starve a 2-core machine."""
+    on one worker: a Ray or Dask cluster beside another would starve a 2-core machine.
+
+    Cases for a start method left out of ``LSAUTOFIX_START_METHODS`` are deselected."""
+    methods = _start_methods()
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        method = callspec.params.get("method") if callspec is not None else None
+        (dropped if method in _ALL_METHODS and method not in methods else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
     for item in items:
         if _heavy(item.nodeid):
             item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"start methods: {', '.join(_start_methods())} ({START_METHODS_ENV})"
 
 
 def _heavy(nodeid: str) -> bool:

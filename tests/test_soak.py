@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import run_script
+
+pytestmark = pytest.mark.soak  # .ci/run: on 3.10, 3.11 and 3.13 (see pyproject's markers)
 
 N = 10_000
 
