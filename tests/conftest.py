@@ -145,8 +145,8 @@ def collector() -> Iterator[Collector]:
 
 
 #: The runner and import routes differ from env only in how lsautofix gets switched on, which
-#: test_runner*.py checks on every Python. Marked ``route``, .ci/run runs them on 3.10 and 3.11 and
-#: leaves them out on 3.12 and 3.13; tests whose children must get lsautofix through each route
+#: test_runner*.py checks on every Python. Marked ``route``, .ci/run runs them on 3.11 and leaves
+#: them out on 3.10, 3.12 and 3.13; tests whose children must get lsautofix through each route
 #: (spawn and forkserver pools) parametrize ``mode`` themselves and run everywhere.
 _ROUTED_MODES = [MODES[0], *(pytest.param(m, marks=pytest.mark.route) for m in MODES[1:])]
 

@@ -333,7 +333,7 @@ def test_daemon_threads_still_tracing_at_exit_are_not_blamed_on_the_endpoint(col
 # --- clients --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["context", "extra"])
+@pytest.mark.parametrize("how", ["context", pytest.param("extra", marks=pytest.mark.per_sdk)])  # SDK API
 @pytest.mark.parametrize("method", METHODS)
 def test_a_custom_client_follows_work_into_child_processes(collector, method, how):
     from lsautofix_collector import Collector

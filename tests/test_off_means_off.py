@@ -8,6 +8,10 @@ import pytest
 
 from conftest import run_script
 
+# Whether tracing is off is the SDK's reading of its variables; lsautofix then patches nothing:
+# .ci/run runs these once per SDK line (see pyproject's markers).
+pytestmark = pytest.mark.per_sdk
+
 TRACING_VARS = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING")
 CASES: dict[str, tuple[dict[str, Optional[str]], tuple[str, ...]]] = {
     "tracing unset": (dict.fromkeys(TRACING_VARS), ()),
