@@ -19,6 +19,7 @@ from lsautofix import _lifecycle
 TARGETS = [
     (threading.Thread, "start"),
     (concurrent.futures.thread.ThreadPoolExecutor, "submit"),
+    (concurrent.futures.thread._WorkItem, "__init__"),
     (concurrent.futures.process.ProcessPoolExecutor, "submit"),
     (multiprocessing.process.BaseProcess, "start"),
     (multiprocessing.process.BaseProcess, "_bootstrap"),
@@ -127,15 +128,16 @@ def test_another_wrapper_installed_after_us_keeps_working(pristine):
         return wrapped(*args, **kwargs)
 
     lsautofix.install()
-    wrapt.wrap_function_wrapper(concurrent.futures.thread.ThreadPoolExecutor, "submit", theirs)
+    work_item = concurrent.futures.thread._WorkItem  # where lsautofix records a task's state
+    wrapt.wrap_function_wrapper(work_item, "__init__", theirs)
     lsautofix.uninstall()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         assert pool.submit(lambda: 42).result() == 42
     assert calls == ["theirs"]
     # Ours stays in their chain, as a pass-through; theirs is left alone.
-    submit = vars(concurrent.futures.thread.ThreadPoolExecutor)["submit"]
-    assert isinstance(submit, wrapt.FunctionWrapper)
-    concurrent.futures.thread.ThreadPoolExecutor.submit = submit.__wrapped__.__wrapped__
+    init = vars(work_item)["__init__"]
+    assert isinstance(init, wrapt.FunctionWrapper)
+    work_item.__init__ = init.__wrapped__.__wrapped__
 
 
 def test_untraced_work_runs_in_the_threads_own_context(pristine):
@@ -147,3 +149,34 @@ def test_untraced_work_runs_in_the_threads_own_context(pristine):
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(var.set, 5).result()
         assert pool.submit(var.get).result() == 5  # same worker thread, same context as before
+
+
+def test_an_executor_task_is_recorded_by_the_work_item_and_submit_is_the_original(pristine):
+    """On 3.10 to 3.13 the state is taken in ``_WorkItem.__init__``: no frame is added to ``submit``."""
+    from lsautofix.patches import threads
+
+    original_submit = vars(concurrent.futures.thread.ThreadPoolExecutor)["submit"]
+    original_init = vars(concurrent.futures.thread._WorkItem)["__init__"]
+    assert threads._is_known_work_item_init(original_init)
+    lsautofix.install()
+    assert vars(concurrent.futures.thread.ThreadPoolExecutor)["submit"] is original_submit
+    init = vars(concurrent.futures.thread._WorkItem)["__init__"]
+    assert init is not original_init and init.__wrapped__ is original_init
+
+
+def test_a_work_item_of_another_shape_gets_submit_wrapped_instead():
+    from lsautofix.patches import threads
+
+    class FutureWorkItem:  # as on a Python whose submit resolves the task first
+        def __init__(self, future, task):
+            self.future = future
+            self.task = task
+
+    class Extra:
+        def __init__(self, future, fn, args, kwargs):
+            self.future, self.fn, self.args, self.kwargs = future, fn, args, kwargs
+            self.extra = None
+
+    assert not threads._is_known_work_item_init(FutureWorkItem.__init__)
+    assert not threads._is_known_work_item_init(Extra.__init__)
+    assert not threads._is_known_work_item_init(None)

@@ -69,12 +69,55 @@ def capture() -> Optional[TracingState]:  # type: ignore[valid-type]
     return capture()  # the generated one, now that the SDK is loaded
 
 
+def capture_positional() -> Optional[TracingState]:  # type: ignore[valid-type]
+    """As :func:`capture`, for a unit of work called with positional arguments only (a thread's
+    bootstrap; an executor task submitted without keywords): its runner takes no ``**kwargs``,
+    which saves building and unpacking an empty dict per task (docs/cost.md)."""
+    if _deferred.get() is None or not _enter_deferred():
+        return None
+    return capture_positional()
+
+
 def _read() -> tuple[Any, ...]:
     """The tracing variables' values in this context (replaced when variables are bound)."""
     return ()
 
 
 _nones: tuple[Any, ...] = ()
+
+
+def _alone_source(name: str, params: str, n: int) -> list[str]:
+    """``name(alone, run, fn, /, PARAMS)``: see :func:`_compile`."""
+    return [
+        f"def {name}(alone, run, fn, /, {params}):",
+        "    if _len(_copy_context()):",
+        f"        return _run(({''.join(f'alone.get(_v{i}), ' for i in range(n))}), run, fn, {params})",
+        "    ctx = alone.copy()",
+        "    try:",
+        f"        return ctx.run(fn, {params})",
+        "    finally:",
+        "        if _len(ctx) != _len(alone):",
+        "            _keep(ctx, alone)",
+    ]
+
+
+def _capture_source(name: str, run_alone: str, n: int, first_is_run: bool) -> list[str]:
+    """``name()``, making states whose runner for a context of tracing variables is ``run_alone``."""
+    run_ref = "None if ref is None else ref()" if first_is_run else "None"
+    return [
+        f"def {name}():",
+        "    ctx = _copy_context()",
+        "    if not _len(ctx):",
+        "        return None",
+        "    if _tracing.issuperset(ctx):",
+        *(["        ref = ctx.get(_v0)"] if first_is_run else []),
+        f"        return _partial({run_alone}, ctx, {run_ref})",
+        f"    values = ({''.join(f'_g{i}(None), ' for i in range(n))})",
+        "    if values == _nones:",
+        "        return None",
+        *(["    ref = values[0]"] if first_is_run else []),
+        f"    return _partial(_run, values, {run_ref})",
+    ]
 
 
 def _compile(variables: tuple[ContextVar[Any], ...], first_is_run: bool) -> dict[str, Any]:
@@ -121,41 +164,16 @@ def _compile(variables: tuple[ContextVar[Any], ...], first_is_run: bool) -> dict
             "        return fn(*args, **kwargs)",
             "    finally:",
             *(f"        if t{i} is not None: _v{i}.reset(t{i})" for i in reversed(range(n))),
-            "def _run_alone(alone, run, fn, /, *args, **kwargs):",
-            "    if _len(_copy_context()):",
-            f"        return _run(({''.join(f'alone.get(_v{i}), ' for i in range(n))}), run, fn, *args, **kwargs)",
-            "    ctx = alone.copy()",
-            "    try:",
-            "        return ctx.run(fn, *args, **kwargs)",
-            "    finally:",
-            "        if _len(ctx) != _len(alone):",
-            "            _keep(ctx, alone)",
-            "def capture():",
-            "    ctx = _copy_context()",
-            "    if not _len(ctx):",
-            "        return None",
-            "    if _tracing.issuperset(ctx):",
-            *(
-                [
-                    "        ref = ctx.get(_v0)",
-                    "        return _partial(_run_alone, ctx, None if ref is None else ref())",
-                ]
-                if first_is_run
-                else ["        return _partial(_run_alone, ctx, None)"]
-            ),
-            f"    values = ({''.join(f'_g{i}(None), ' for i in range(n))})",
-            "    if values == _nones:",
-            "        return None",
-            *(
-                ["    ref = values[0]", "    return _partial(_run, values, None if ref is None else ref())"]
-                if first_is_run
-                else ["    return _partial(_run, values, None)"]
-            ),
+            *_alone_source("_run_alone", "*args, **kwargs", n),
+            *_alone_source("_run_alone_positional", "*args", n),
+            *_capture_source("capture", "_run_alone", n, first_is_run),
+            *_capture_source("capture_positional", "_run_alone_positional", n, first_is_run),
             "",
         ]
     )
     exec(source, names)
     names["capture"].__doc__ = capture.__doc__
+    names["capture_positional"].__doc__ = capture_positional.__doc__
     names["_run"].__doc__ = "Call ``fn`` with these tracing values set; the thread's other variables are untouched."
     names["_run"].variables = variables  # what a state's values line up with (enter_remote sets them)
     names["_run_alone"].__doc__ = "Call ``fn`` with the tracing variables of ``alone`` set (see _compile)."
@@ -175,11 +193,12 @@ _langchain_vars: tuple[ContextVar[Any], ...] = ()
 
 def _bind() -> None:
     """Recompile for langsmith's variables (current run first), then langchain_core's."""
-    global _vars, _nones, _read, capture
+    global _vars, _nones, _read, capture, capture_positional
     variables = tuple(dict.fromkeys(_langsmith_vars + _langchain_vars))
     if variables != _vars:
         names = _compile(variables, first_is_run=bool(_langsmith_vars))
-        _vars, _nones, _read, capture = variables, names["_nones"], names["_read"], names["capture"]
+        _vars, _nones, _read = variables, names["_nones"], names["_read"]
+        capture, capture_positional = names["capture"], names["capture_positional"]
 
 
 def bind_langsmith() -> None:

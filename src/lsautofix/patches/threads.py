@@ -1,12 +1,14 @@
-"""Threads: ``Thread.start`` (and so ``Timer``) and ``ThreadPoolExecutor.submit``.
+"""Threads: ``Thread.start`` (and so ``Timer``) and ``ThreadPoolExecutor``'s work items.
 
 Each unit of work runs with its submitter's tracing state and nothing else of its context (see
 :mod:`lsautofix.context`): a new thread starts from a fresh context as in plain Python, with only
 the tracing variables set; an executor task runs in its worker's own context, with the tracing
 variables set for the task and reset after it. Threads an executor, pool or server starts for
 itself carry nothing. Work submitted with no tracing state is left untouched.
-``loop.run_in_executor`` goes through ``submit``; ``ThreadPoolExecutor.map`` does too, after
-capturing the state once for all its items.
+An executor task's state is taken where ``submit`` records the task (``_WorkItem.__init__``;
+``submit`` itself on a Python whose work item is not the one known). ``loop.run_in_executor``
+goes through ``submit``; ``ThreadPoolExecutor.map`` does too, after capturing the state once for
+all its items.
 
 A thread carries its starter's state for its whole life: a fire-and-forget thread nests under a
 run that has already returned, as it should; so does a long-lived worker loop started inside a
@@ -67,7 +69,7 @@ def _make_start(original: Callable[..., Any]) -> Callable[..., Any]:
         # that has not loaded the SDK): capturing there loads it, about a second of CPU, and the
         # feeder thread a multiprocessing.Queue starts on its first put() carries no one's run.
         if _patches.active and not (context.has_deferred() and context.is_infrastructure(self)):
-            state = context.capture()
+            state = context.capture_positional()  # the state is called with the bootstrap and the thread
             if state is not None and not context.is_infrastructure(self):
                 self._bootstrap_inner = partial(_bootstrap_with_state, state, weakref.ref(self))  # type: ignore[method-assign]
         return call(self)
@@ -105,12 +107,10 @@ def _make_map(original: Callable[..., Any]) -> Callable[..., Any]:
 def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
     """``ThreadPoolExecutor.submit``: the task runs with the submitter's tracing state.
 
-    A plain function, not a wrapt wrapper: ``submit`` is the hottest path patched here (see
-    :meth:`Patches.replace`). The work item gets the state as its callable and the task as the
-    state's first argument (``state(fn, *args, **kwargs)``): no object is built for the task
-    beyond the state itself. ``submit()`` without a callable raises the original's TypeError; a
-    keyword named ``fn`` belongs to the task, as in the original. The state (and with it the
-    parent run) lives in the work item until the task has run.
+    Used where ``_WorkItem.__init__`` is not the one known (see :func:`_make_work_item_init`).
+    The work item gets the state as its callable and the task as the state's first argument
+    (``state(fn, *args, **kwargs)``). ``submit()`` without a callable raises the original's
+    TypeError; a keyword named ``fn`` belongs to the task, as in the original.
     """
     call = _caller(original)
     partial = functools.partial
@@ -126,8 +126,55 @@ def _make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
     return submit
 
 
+#: What ``_WorkItem.__init__(self, future, fn, args, kwargs)`` stores, on Python 3.10 to 3.13.
+_WORK_ITEM_FIELDS = ("future", "fn", "args", "kwargs")
+
+
+def _is_known_work_item_init(init: Any) -> bool:
+    code = getattr(init, "__code__", None)
+    return (
+        type(init) is types.FunctionType
+        and code is not None
+        and code.co_varnames[:5] == ("self", *_WORK_ITEM_FIELDS)
+        and code.co_argcount == 5
+        and code.co_names == _WORK_ITEM_FIELDS
+    )
+
+
+def _make_work_item_init(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``_WorkItem.__init__``: where ``submit`` records a task, the submitter's tracing state.
+
+    The work item gets the state as its callable and the task as the state's first argument
+    (``state(fn, *args, **kwargs)``); the state (and with it the parent run) lives in the work
+    item until the task has run. ``submit`` itself is left as it is: its checks, its errors and
+    its signature are the original's, and no frame is added to the call (a wrapped ``submit`` cost
+    about 2,500 more instructions per task, docs/cost.md). The original's body, four assignments, is
+    written out here: it is the same on every Python this patch is applied on (checked by
+    :func:`_is_known_work_item_init`; ``submit`` is wrapped instead elsewhere).
+    """
+    partial = functools.partial
+
+    @functools.wraps(original)
+    def __init__(self: Any, future: Any, fn: Any, args: Any, kwargs: Any) -> None:
+        if _patches.active and type(fn) is not _Carried:
+            state = context.capture() if kwargs else context.capture_positional()
+            if state is not None and (type(fn) is not partial or not context.is_context_run(fn)):
+                args = (fn,) + args
+                fn = state
+        self.future = future
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+
+    return __init__
+
+
 def _patch_executor(module: Any) -> None:
-    _patches.replace(module.ThreadPoolExecutor, "submit", _make_submit)
+    work_item = getattr(module, "_WorkItem", None)
+    if work_item is not None and _is_known_work_item_init(vars(work_item).get("__init__")):
+        _patches.replace(work_item, "__init__", _make_work_item_init)
+    else:
+        _patches.replace(module.ThreadPoolExecutor, "submit", _make_submit)
     _patches.replace(module.ThreadPoolExecutor, "map", _make_map)
 
 
