@@ -34,8 +34,8 @@ depending on where the OS placed that thread, and stays so for the thread's life
 ratios across processes (or executors) unreliable; the goals are judged on the paired ratios.
 
 ``--pin`` runs every measured process on one CPU (``os.sched_setaffinity``): the hand-off is then
-a context switch on that CPU, about 11 us and steady, instead of 10 or 80 us by the OS's placement
-of the worker thread. That is the tightest round trip, where a fixed cost per task weighs most.
+a context switch on that CPU, steady (about 11 us when first measured, 27-36 us on 2026-12-02),
+instead of varying with the OS's placement of the worker thread.
 
 Goals: lsautofix <= 1.15x plain for submit+result, and cheaper than ContextThreadPoolExecutor;
 the raw wrapper costs at most ~1-2 us per submit.
