@@ -45,8 +45,12 @@ def test_other_context_variables_behave_as_in_plain_python(collector, mode):
     assert "sessions opened for 16 tasks on 2 workers: 2" in fixed.stdout
     assert "request ids seen in tasks: ['none']" in fixed.stdout
     assert "sessions opened for 16 tasks on 2 workers, tracing values alone: 2" in fixed.stdout
-    assert "later untraced tasks (no run, session kept): [(True, True)]" in fixed.stdout
-    assert_trees(collector.store, ("parent", ["work"] * 16), ("clean_parent", ["work"] * 16))
+    assert "later untraced tasks (no run, session kept): [(True, True, False)]" in fixed.stdout
+    assert "sessions opened for 6 submitted tasks on 1 worker, tracing values alone: 1" in fixed.stdout
+    assert "a later untraced task (no run, sessions): (True, False, True)" in fixed.stdout
+    assert_trees(
+        collector.store, ("parent", ["work"] * 16), ("clean_parent", ["work"] * 16), ("solo_parent", ["work"] * 6)
+    )
 
 
 def test_consumer_threads_started_under_a_run_keep_it_for_life(collector):

@@ -5,8 +5,8 @@ Prints what the program observes; a test compares the output with plain Python's
 - a per-worker cache in a ContextVar persists across the tasks one worker thread runs.
 - a value set in the submitter does not leak into executor tasks or new threads.
 Then the same cache where the submitter's context holds nothing but the SDK's tracing values
-(a traced function called in an empty context), and what an untraced task sees afterwards on the
-same workers.
+(a traced function called in an empty context), through ``map`` and through ``submit`` with and
+without keywords, and what an untraced task sees afterwards on the same workers.
 """
 
 import contextvars
@@ -96,10 +96,29 @@ def clean_parent(pool: ThreadPoolExecutor) -> None:
         list(pool.map(clean_task, range(4)))
 
 
+solo_opened = []
+solo_session: contextvars.ContextVar = contextvars.ContextVar("solo_session", default=None)
+
+
+def solo_task(i: int) -> str:
+    if solo_session.get() is None:
+        solo_session.set(f"session-{threading.get_ident()}")
+        solo_opened.append(1)
+    return work(i)
+
+
+@traceable(name="solo_parent")
+def solo_parent(pool: ThreadPoolExecutor) -> None:
+    for i in range(3):
+        pool.submit(solo_task, i).result()
+    for i in range(3):
+        pool.submit(solo_task, i=i).result()
+
+
 def untraced_probe() -> tuple:
     from langsmith.run_helpers import get_current_run_tree
 
-    return get_current_run_tree() is None, clean_session.get() is not None
+    return get_current_run_tree() is None, clean_session.get() is not None, solo_session.get() is not None
 
 
 def clean() -> None:
@@ -108,6 +127,10 @@ def clean() -> None:
         print("sessions opened for 16 tasks on 2 workers, tracing values alone:", len(clean_opened))
         probes = {pool.submit(untraced_probe).result() for _ in range(4)}
         print("later untraced tasks (no run, session kept):", sorted(probes))
+    with ThreadPoolExecutor(1) as pool:
+        solo_parent(pool)
+        print("sessions opened for 6 submitted tasks on 1 worker, tracing values alone:", len(solo_opened))
+        print("a later untraced task (no run, sessions):", pool.submit(untraced_probe).result())
 
 
 if __name__ == "__main__":
